@@ -1,0 +1,315 @@
+//! Reading any supported profile file into a validated [`Profile`] with a report.
+//!
+//! The steps: read the file safely, detect the format from its content, parse (and for
+//! `.sswan`, map), check the certificates and containers it embeds or refers to, fill in
+//! what can be derived (the local identity from the client certificate), and validate.
+//! Nothing is written anywhere; storing is the caller's next step (see [`crate::Store`]).
+
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use corridor_model::{Blob, CertificateSource, ClientCertificate, Profile, Secret};
+
+use crate::certs::{self, CertInfo};
+use crate::error::{InputError, InputErrorKind};
+use crate::format::{self, Detected};
+use crate::input::{self, Input, MAX_PROFILE_BYTES};
+use crate::pkcs12::{self, Pkcs12Failure};
+use crate::report::{ImportReport, SourceFormat};
+use crate::sswan;
+use crate::validate::validate;
+
+/// Choices for an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The password of the profile's PKCS#12 container. With it the container is opened:
+    /// a wrong password is an error, and the certificate's subject becomes the default
+    /// local identity. Without it only the container's structure is checked.
+    pub p12_password: Option<Secret>,
+    /// The directory relative file references are resolved against; by default the
+    /// directory of the profile file.
+    pub base_dir: Option<PathBuf>,
+    /// A PKCS#12 file to use as the client certificate when the profile has none (a
+    /// `.sswan` of a certificate type usually leaves it to be picked on the phone).
+    pub client_certificate_file: Option<PathBuf>,
+}
+
+/// Secrets found in an imported file that are not kept in the profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportedSecrets {
+    /// The EAP password a `.sswan` file carried in `local.shared_secret`; the caller may
+    /// offer to store it in the OS keychain.
+    pub eap_password: Option<Secret>,
+}
+
+/// A profile read from a file, with what the import did.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The validated profile, ready to be stored.
+    pub profile: Profile,
+    /// What was mapped, derived, checked and dropped.
+    pub report: ImportReport,
+    /// Secrets that were in the file but are not part of the profile.
+    pub secrets: ImportedSecrets,
+}
+
+/// Reads, checks and validates a profile file of any supported format.
+///
+/// The format is detected from the content. Every failure is one [`InputError`] naming
+/// the file, the field and the reason.
+pub fn import_file(path: &Path, options: &ImportOptions) -> Result<Imported, InputError> {
+    let input = input::read_file(path)?;
+    import_input(&input, options)
+}
+
+/// Like [`import_file`] for bytes from elsewhere (standard input, a download); `origin`
+/// names them in errors. Relative file references need `options.base_dir`, else they are
+/// resolved against the current directory.
+pub fn import_bytes(
+    origin: &str,
+    bytes: &[u8],
+    options: &ImportOptions,
+) -> Result<Imported, InputError> {
+    let input = input::from_bytes(origin.to_string(), bytes.to_vec(), None)?;
+    import_input(&input, options)
+}
+
+/// Reads a Corridor profile file without checking referenced files or containers, for
+/// the store, which only holds profiles that passed an import.
+pub(crate) fn read_stored(path: &Path) -> Result<Profile, InputError> {
+    let input = input::read_file(path)?;
+    match format::detect(&input)? {
+        (Detected::Corridor, _) => {
+            let profile = format::read_corridor(&input)?;
+            validate(&input.origin, &profile)?;
+            Ok(profile)
+        }
+        (Detected::Sswan, _) => Err(InputError::new(
+            input.origin.clone(),
+            InputErrorKind::UnknownFormat(
+                "a .sswan file is not a stored Corridor profile; import it".to_string(),
+            ),
+        )),
+    }
+}
+
+fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, InputError> {
+    let (detected, value) = format::detect(input)?;
+    let (mut profile, mut report, secrets) = match detected {
+        Detected::Corridor => {
+            let profile = format::read_corridor(input)?;
+            (
+                profile,
+                ImportReport::new(SourceFormat::Corridor),
+                ImportedSecrets::default(),
+            )
+        }
+        Detected::Sswan => {
+            let mapped = sswan::read(input, &value)?;
+            (
+                mapped.profile,
+                mapped.report,
+                ImportedSecrets {
+                    eap_password: mapped.eap_password,
+                },
+            )
+        }
+    };
+    let rename = |e: InputError| match (detected, e.field().and_then(sswan::source_key)) {
+        (Detected::Sswan, Some(key)) => e.with_field(key),
+        _ => e,
+    };
+    let base = options
+        .base_dir
+        .clone()
+        .or_else(|| input.base_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let checker = Materials {
+        origin: &input.origin,
+        base: &base,
+        options,
+    };
+    if profile.auth.client_certificate.is_none()
+        && profile.auth.method.uses_certificate()
+        && let Some(file) = &options.client_certificate_file
+    {
+        profile.auth.client_certificate = Some(ClientCertificate::Pkcs12(Blob::File(file.clone())));
+        report.derived(
+            "auth.client_certificate",
+            format!("the PKCS#12 file {} given for the import", file.display()),
+        );
+    }
+    checker.check(&mut profile, &mut report).map_err(rename)?;
+    validate(&input.origin, &profile).map_err(rename)?;
+    Ok(Imported {
+        profile,
+        report,
+        secrets,
+    })
+}
+
+/// Checks the certificates, keys and containers a profile embeds or refers to.
+struct Materials<'a> {
+    origin: &'a str,
+    base: &'a Path,
+    options: &'a ImportOptions,
+}
+
+impl Materials<'_> {
+    fn error(&self, field: &str, kind: InputErrorKind) -> InputError {
+        InputError::at_field(self.origin, field, kind)
+    }
+
+    /// Makes a relative path absolute against the base directory and reads the file,
+    /// refusing files larger than a profile may be.
+    fn load(&self, field: &str, path: &mut PathBuf) -> Result<Vec<u8>, InputError> {
+        if path.is_relative() {
+            let joined = self.base.join(&*path);
+            // Stored profiles keep the absolute, resolved path so they work from anywhere.
+            *path = std::fs::canonicalize(&joined)
+                .or_else(|_| std::path::absolute(&joined))
+                .unwrap_or(joined);
+        }
+        let fail = |source| {
+            self.error(
+                field,
+                InputErrorKind::ReferencedFile {
+                    path: path.clone(),
+                    source,
+                },
+            )
+        };
+        let file = File::open(&*path).map_err(fail)?;
+        let mut data = Vec::new();
+        file.take(MAX_PROFILE_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(fail)?;
+        if data.len() as u64 > MAX_PROFILE_BYTES {
+            return Err(fail(std::io::Error::other(format!(
+                "larger than {MAX_PROFILE_BYTES} bytes"
+            ))));
+        }
+        Ok(data)
+    }
+
+    fn certificates(
+        &self,
+        field: &str,
+        source: &mut CertificateSource,
+    ) -> Result<Vec<CertInfo>, InputError> {
+        let (field, data, file) = match source {
+            CertificateSource::Pem(text) => {
+                (format!("{field}.pem"), text.as_bytes().to_vec(), None)
+            }
+            CertificateSource::Der(der) => (format!("{field}.der"), der.0.clone(), None),
+            CertificateSource::File(path) => {
+                let field = format!("{field}.file");
+                let data = self.load(&field, path)?;
+                (field, data, Some(path.display().to_string()))
+            }
+        };
+        certs::read_certificates(&data).map_err(|reason| {
+            let reason = match file {
+                Some(f) => format!("{f}: {reason}"),
+                None => reason,
+            };
+            self.error(&field, InputErrorKind::Certificate(reason))
+        })
+    }
+
+    fn check(&self, profile: &mut Profile, report: &mut ImportReport) -> Result<(), InputError> {
+        for (i, ca) in profile.trust.ca.iter_mut().enumerate() {
+            let field = format!("trust.ca[{i}]");
+            let infos = self.certificates(&field, ca)?;
+            let summary: Vec<String> = infos.iter().map(CertInfo::summary).collect();
+            report.checked(
+                &field,
+                format!("trusted certificate {}", summary.join("; ")),
+            );
+        }
+        let Some(cred) = profile.auth.client_certificate.as_mut() else {
+            return Ok(());
+        };
+        let leaf = match cred {
+            ClientCertificate::Pkcs12(blob) => self.pkcs12(blob, report)?,
+            ClientCertificate::Pem(pem) => {
+                let field = "auth.client_certificate.pem.certificate";
+                let infos = self.certificates(field, &mut pem.certificate)?;
+                let key_field = "auth.client_certificate.pem.private_key_file";
+                let key = self.load(key_field, &mut pem.private_key_file)?;
+                let kind = certs::check_private_key(&key).map_err(|reason| {
+                    let reason = format!("{}: {reason}", pem.private_key_file.display());
+                    self.error(key_field, InputErrorKind::Certificate(reason))
+                })?;
+                report.checked(
+                    "auth.client_certificate",
+                    format!("PEM certificate and {kind}"),
+                );
+                infos.into_iter().next()
+            }
+        };
+        if let Some(leaf) = leaf {
+            report.checked(
+                "auth.client_certificate",
+                format!("client certificate {}", leaf.summary()),
+            );
+            if profile.auth.local_identity.is_none()
+                && let Some(id) = leaf.default_identity()
+            {
+                report.derived(
+                    "auth.local_identity",
+                    format!("{id}, from the client certificate"),
+                );
+                profile.auth.local_identity = Some(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn pkcs12(
+        &self,
+        blob: &mut Blob,
+        report: &mut ImportReport,
+    ) -> Result<Option<CertInfo>, InputError> {
+        let (field, data) = match blob {
+            Blob::Base64(data) => (
+                "auth.client_certificate.pkcs12.base64".to_string(),
+                data.0.clone(),
+            ),
+            Blob::File(path) => {
+                let field = "auth.client_certificate.pkcs12.file".to_string();
+                let data = self.load(&field, path)?;
+                (field, data)
+            }
+        };
+        let label = match blob {
+            Blob::File(path) => format!("{}: ", path.display()),
+            Blob::Base64(_) => String::new(),
+        };
+        let malformed = |reason: String| {
+            self.error(
+                &field,
+                InputErrorKind::Pkcs12Malformed(format!("{label}{reason}")),
+            )
+        };
+        match &self.options.p12_password {
+            None => {
+                pkcs12::check_structure(&data).map_err(malformed)?;
+                report.checked(
+                    "auth.client_certificate",
+                    "PKCS#12 structure is intact; its contents are checked once its password is given",
+                );
+                Ok(None)
+            }
+            Some(password) => match pkcs12::open(&data, password.expose()) {
+                Ok(info) => Ok(Some(info)),
+                Err(Pkcs12Failure::Malformed(reason)) => Err(malformed(reason)),
+                Err(Pkcs12Failure::WrongPassword) => {
+                    Err(self.error(&field, InputErrorKind::Pkcs12WrongPassword))
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Reading, validating, importing and storing Corridor VPN profiles.
+//!
+//! A profile reaches Corridor as a file from IT: Corridor's own JSON format
+//! (`docs/profile-format.md`) or a strongSwan `.sswan` file. [`import_file`] reads either
+//! (the format is recognised from the content), maps it to a [`Profile`], checks the
+//! certificates and PKCS#12 containers it carries, validates it, and returns it with an
+//! [`ImportReport`] of what was mapped and what was not. [`Store`] keeps validated
+//! profiles, one file each, written atomically.
+//!
+//! ```no_run
+//! use corridor_profile::{ImportOptions, SaveMode, Store, import_file};
+//!
+//! # fn main() -> Result<(), corridor_profile::Error> {
+//! let imported = import_file("vpn.sswan".as_ref(), &ImportOptions::default())?;
+//! print!("{}", imported.report);
+//! let store = Store::open_default()?;
+//! store.save(&imported.profile, SaveMode::CreateNew)?;
+//! for stored in store.list()?.profiles {
+//!     println!("{} {}", stored.profile.id, stored.profile.name);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Bad input of any kind (wrong types, unknown values, bad base64, truncated PKCS#12,
+//! wrong password, huge, deeply nested, empty or non-UTF-8 files) is one [`InputError`]
+//! naming the file, the field and the reason; nothing is written and nothing panics.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod certs;
+mod error;
+mod format;
+mod import;
+mod input;
+mod pkcs12;
+mod report;
+mod sswan;
+mod store;
+mod validate;
+
+pub use corridor_model as model;
+pub use corridor_model::Profile;
+pub use error::{Error, InputError, InputErrorKind, StoreError};
+pub use format::{to_json, to_json_redacted};
+pub use import::{ImportOptions, Imported, ImportedSecrets, import_bytes, import_file};
+pub use input::{MAX_JSON_DEPTH, MAX_PROFILE_BYTES};
+pub use report::{ImportReport, Outcome, ReportEntry, SourceFormat};
+pub use store::{Listing, SaveMode, Saved, Store, StoredProfile};
+pub use validate::{MAX_NAME_CHARS, MTU_IPV4, MTU_IPV6_MIN, NAT_KEEPALIVE_SECS, validate};
