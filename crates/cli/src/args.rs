@@ -1,0 +1,88 @@
+//! The command line, as clap types. Parsing errors exit with status 2.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Corridor: an IKEv2/IPsec VPN client.
+///
+/// Exit status: 0 success, 1 the profile asked for is missing, ambiguous or already
+/// stored, 2 wrong command-line usage, 65 the file is not a usable profile, 74 a file
+/// system or I/O failure.
+#[derive(Debug, Parser)]
+#[command(name = "corridor", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The profile directory (default: $XDG_DATA_HOME/corridor/profiles, else
+    /// ~/.local/share/corridor/profiles).
+    #[arg(long, global = true, env = "CORRIDOR_PROFILES_DIR", value_name = "DIR")]
+    pub(crate) profiles_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Import, inspect and remove connection profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Import a Corridor profile (.json) or a strongSwan profile (.sswan) into the store.
+    Import {
+        /// The profile file.
+        file: PathBuf,
+        /// Overwrite a stored profile with the same id, and remove one with the same name.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        options: ImportArgs,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a profile file without storing it, and print what an import would do.
+    Validate {
+        /// The profile file.
+        file: PathBuf,
+        #[command(flatten)]
+        options: ImportArgs,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored profiles (and any damaged files in the store).
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a stored profile (secrets masked, embedded certificates elided).
+    Show {
+        /// The profile's id, or its name (case does not matter when it is unique).
+        profile: String,
+        /// Print the profile as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a stored profile.
+    Remove {
+        /// The profile's id, or its name (case does not matter when it is unique).
+        profile: String,
+    },
+}
+
+/// Options shared by `import` and `validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// A PKCS#12 file with the client certificate and key, for profiles that leave the
+    /// certificate to be chosen on the device.
+    #[arg(long, value_name = "FILE.p12")]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// Read the PKCS#12 password from the first line of standard input, so the container
+    /// is opened and checked now (without it only its structure is checked).
+    #[arg(long)]
+    pub(crate) p12_password_stdin: bool,
+}
