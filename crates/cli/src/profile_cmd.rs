@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, anyhow};
 use corridor_model::Secret;
 use corridor_profile::{
-    ImportOptions, ImportReport, Imported, Outcome, SaveMode, Store, StoreError,
-    import_file, to_json_redacted,
+    ImportOptions, ImportReport, Imported, Outcome, SaveMode, Store, StoreError, import_file,
+    to_json_redacted,
 };
 use serde_json::{Value, json};
 
@@ -201,7 +201,9 @@ fn report_json(report: &ImportReport) -> Value {
         .map(|entry| {
             let (outcome, to, note) = match &entry.outcome {
                 Outcome::Mapped { to, note } => ("mapped", Some(to.as_str()), note.as_deref()),
-                Outcome::Derived { to, note } => ("derived", Some(to.as_str()), Some(note.as_str())),
+                Outcome::Derived { to, note } => {
+                    ("derived", Some(to.as_str()), Some(note.as_str()))
+                }
                 Outcome::Checked { note } => ("checked", None, Some(note.as_str())),
                 Outcome::NotMapped { reason } => ("not_mapped", None, Some(reason.as_str())),
                 _ => ("other", None, None),

@@ -4,9 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use corridor_model::{
-    Blob, CertificateSource, ClientCertificate, Profile, TunnelMode,
-};
+use corridor_model::{Blob, CertificateSource, ClientCertificate, Profile, TunnelMode};
 use corridor_profile::Listing;
 
 /// One line per stored profile, then one per damaged file.
@@ -24,7 +22,11 @@ pub(crate) fn listing(listing: &Listing) -> String {
         .unwrap_or(0)
         .max("NAME".len());
     if !listing.profiles.is_empty() {
-        let _ = writeln!(out, "{:<36}  {:<name_width$}  {:<12}  GATEWAY", "ID", "NAME", "AUTH");
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<name_width$}  {:<12}  GATEWAY",
+            "ID", "NAME", "AUTH"
+        );
     }
     for stored in &listing.profiles {
         let p = &stored.profile;
@@ -52,7 +54,10 @@ pub(crate) fn profile(p: &Profile, path: &Path) -> String {
     line("name", p.name.clone());
     line("id", p.id.to_string());
     line("file", path.display().to_string());
-    line("gateway", format!("{} port {}", p.gateway.host, p.gateway.port));
+    line(
+        "gateway",
+        format!("{} port {}", p.gateway.host, p.gateway.port),
+    );
     line(
         "gateway identity",
         p.gateway
@@ -85,8 +90,14 @@ pub(crate) fn profile(p: &Profile, path: &Path) -> String {
     if p.auth.psk.is_some() {
         line("pre-shared key", "***".to_string());
     }
-    line("ike proposals", join_or(&p.proposals.ike, "(Corridor defaults)"));
-    line("esp proposals", join_or(&p.proposals.esp, "(Corridor defaults)"));
+    line(
+        "ike proposals",
+        join_or(&p.proposals.ike, "(Corridor defaults)"),
+    );
+    line(
+        "esp proposals",
+        join_or(&p.proposals.esp, "(Corridor defaults)"),
+    );
     let tunnel = match p.routing.mode {
         TunnelMode::Full => "full (all traffic)".to_string(),
         TunnelMode::Split => format!("split: {}", join_or(&p.routing.include, "(none)")),
@@ -95,10 +106,7 @@ pub(crate) fn profile(p: &Profile, path: &Path) -> String {
     if !p.routing.exclude.is_empty() {
         line("excluded", join_or(&p.routing.exclude, ""));
     }
-    line(
-        "dns servers",
-        join_or(&p.dns.servers, "(from the gateway)"),
-    );
+    line("dns servers", join_or(&p.dns.servers, "(from the gateway)"));
     if !p.dns.search_domains.is_empty() {
         line("dns search", p.dns.search_domains.join(", "));
     }

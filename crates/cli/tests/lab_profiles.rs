@@ -24,14 +24,23 @@ fn import_and_check(scenario: Scenario, expected_auth: &str) {
     };
     let dir = TempDir::new().unwrap();
     let store = dir.path().join("profiles");
-    let mut files = vec![lab.write_corridor_profile().expect("write corridor profile")];
+    let mut files = vec![
+        lab.write_corridor_profile()
+            .expect("write corridor profile"),
+    ];
     if scenario != Scenario::Psk {
         files.push(lab.write_sswan_profile().expect("write sswan profile"));
     }
     for file in files {
         let out = corridor(
             &store,
-            &["profile", "import", "--replace", "--json", file.to_str().unwrap()],
+            &[
+                "profile",
+                "import",
+                "--replace",
+                "--json",
+                file.to_str().unwrap(),
+            ],
         );
         assert!(
             out.status.success(),
@@ -45,7 +54,12 @@ fn import_and_check(scenario: Scenario, expected_auth: &str) {
         assert!(shown.status.success());
         let profile: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
         assert_eq!(profile["gateway"]["host"], lab.gateway_addr().to_string());
-        assert_eq!(profile["auth"]["method"], expected_auth, "{}", file.display());
+        assert_eq!(
+            profile["auth"]["method"],
+            expected_auth,
+            "{}",
+            file.display()
+        );
     }
     lab.shutdown().expect("lab teardown");
 }

@@ -58,14 +58,23 @@ fn store_files(store: &Path) -> Vec<String> {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
 }
 
 fn import(store: &Path, rel: &str) -> Output {
-    corridor(store, &["profile", "import", data(rel).to_str().unwrap()], None)
+    corridor(
+        store,
+        &["profile", "import", data(rel).to_str().unwrap()],
+        None,
+    )
 }
 
 #[test]
@@ -77,7 +86,10 @@ fn import_list_show_remove_round_trip() {
     assert_status(&out, 0);
     let text = stdout(&out);
     assert!(text.contains("read as strongSwan .sswan profile"), "{text}");
-    assert!(text.contains("mapped      remote.addr -> gateway.host"), "{text}");
+    assert!(
+        text.contains("mapped      remote.addr -> gateway.host"),
+        "{text}"
+    );
     assert!(text.contains("imported \""), "{text}");
     assert_eq!(store_files(&store).len(), 1);
 
@@ -99,7 +111,10 @@ fn import_list_show_remove_round_trip() {
         let out = corridor(&store, &["profile", "show", &query], None);
         assert_status(&out, 0);
         let text = stdout(&out);
-        assert!(text.contains(&format!("id                   {id}")), "{text}");
+        assert!(
+            text.contains(&format!("id                   {id}")),
+            "{text}"
+        );
         assert!(text.contains("auth                 eap-mschapv2"), "{text}");
     }
 
@@ -156,7 +171,10 @@ fn psk_is_masked_by_show() {
     let list = corridor(&store, &["profile", "list", "--json"], None);
     let listing: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let id = listing["profiles"][0]["id"].as_str().unwrap().to_string();
-    for args in [vec!["profile", "show", &id], vec!["profile", "show", &id, "--json"]] {
+    for args in [
+        vec!["profile", "show", &id],
+        vec!["profile", "show", &id, "--json"],
+    ] {
         let out = corridor(&store, &args, None);
         assert_status(&out, 0);
         assert!(stdout(&out).contains("***"));
@@ -179,12 +197,21 @@ fn duplicate_import_is_refused_until_replace() {
         stderr(&out)
     );
     assert_eq!(store_files(&store).len(), 1);
-    assert_eq!(std::fs::read(store.join(&store_files(&store)[0])).unwrap(), before);
+    assert_eq!(
+        std::fs::read(store.join(&store_files(&store)[0])).unwrap(),
+        before
+    );
 
     let path = data("valid/cert.sswan");
     let out = corridor(
         &store,
-        &["profile", "import", "--replace", "--json", path.to_str().unwrap()],
+        &[
+            "profile",
+            "import",
+            "--replace",
+            "--json",
+            path.to_str().unwrap(),
+        ],
         None,
     );
     assert_status(&out, 0);
@@ -206,9 +233,16 @@ fn every_invalid_sample_is_refused_with_its_file_named_and_nothing_written() {
         let file_name = path.file_name().unwrap().to_str().unwrap();
         assert!(err.starts_with("corridor: error: "), "{err}");
         assert!(err.contains(file_name), "{file_name}: {err}");
-        assert_eq!(err.lines().count(), 1, "{file_name}: one line expected: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{file_name}: one line expected: {err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
-        assert!(store_files(&store).is_empty(), "{file_name} left files behind");
+        assert!(
+            store_files(&store).is_empty(),
+            "{file_name} left files behind"
+        );
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} invalid samples");
@@ -249,7 +283,11 @@ fn validate_checks_without_writing() {
     let dir = TempDir::new().unwrap();
     let store = dir.path().join("profiles");
     let path = data("valid/split-proxy-apps.sswan");
-    let out = corridor(&store, &["profile", "validate", path.to_str().unwrap()], None);
+    let out = corridor(
+        &store,
+        &["profile", "validate", path.to_str().unwrap()],
+        None,
+    );
     assert_status(&out, 0);
     let text = stdout(&out);
     assert!(text.contains("valid profile"), "{text}");
@@ -257,7 +295,11 @@ fn validate_checks_without_writing() {
     assert!(store_files(&store).is_empty());
 
     let bad = data("invalid/weak-proposal.sswan");
-    let out = corridor(&store, &["profile", "validate", bad.to_str().unwrap()], None);
+    let out = corridor(
+        &store,
+        &["profile", "validate", bad.to_str().unwrap()],
+        None,
+    );
     assert_status(&out, 65);
     assert!(stderr(&out).contains("weak-proposal.sswan"));
 }
@@ -305,9 +347,17 @@ fn usage_errors_exit_2() {
 fn missing_file_names_the_file() {
     let dir = TempDir::new().unwrap();
     let store = dir.path().join("profiles");
-    let out = corridor(&store, &["profile", "import", "/nonexistent/vpn.sswan"], None);
+    let out = corridor(
+        &store,
+        &["profile", "import", "/nonexistent/vpn.sswan"],
+        None,
+    );
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("/nonexistent/vpn.sswan"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/vpn.sswan"),
+        "{}",
+        stderr(&out)
+    );
     assert!(store_files(&store).is_empty());
 }
 
@@ -316,10 +366,17 @@ fn damaged_store_file_is_reported_by_list() {
     let dir = TempDir::new().unwrap();
     let store = dir.path().join("profiles");
     assert_status(&import(&store, "valid/eap.sswan"), 0);
-    std::fs::write(store.join("00000000-0000-0000-0000-000000000000.json"), "{ not json").unwrap();
+    std::fs::write(
+        store.join("00000000-0000-0000-0000-000000000000.json"),
+        "{ not json",
+    )
+    .unwrap();
     let out = corridor(&store, &["profile", "list"], None);
     assert_status(&out, 0);
     let text = stdout(&out);
     assert!(text.contains("damaged: "), "{text}");
-    assert!(text.contains("00000000-0000-0000-0000-000000000000.json"), "{text}");
+    assert!(
+        text.contains("00000000-0000-0000-0000-000000000000.json"),
+        "{text}"
+    );
 }
