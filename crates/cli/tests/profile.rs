@@ -308,7 +308,7 @@ fn validate_checks_without_writing() {
 fn pkcs12_password_from_stdin_is_checked() {
     let dir = TempDir::new().unwrap();
     let store = dir.path().join("profiles");
-    let path = data("valid/corridor-cert.json");
+    let path = data("valid/corridor-eap-tls.json");
     let args = [
         "profile",
         "validate",
@@ -322,7 +322,7 @@ fn pkcs12_password_from_stdin_is_checked() {
     let out = corridor(&store, &args, Some("not-the-password\n"));
     assert_status(&out, 65);
     let err = stderr(&out);
-    assert!(err.contains("corridor-cert.json"), "{err}");
+    assert!(err.contains("corridor-eap-tls.json"), "{err}");
     assert!(err.to_lowercase().contains("password"), "{err}");
     assert!(!err.contains("not-the-password"), "{err}");
 }
