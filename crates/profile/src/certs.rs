@@ -81,6 +81,12 @@ pub(crate) fn is_pem(data: &[u8]) -> bool {
 /// Decodes one or more certificates from PEM text or a single DER certificate, and
 /// describes each. Fails on anything that is not a well-formed X.509 certificate.
 pub(crate) fn read_certificates(data: &[u8]) -> Result<Vec<CertInfo>, String> {
+    let ders = certificate_ders(data)?;
+    ders.iter().map(|der| describe(der.as_ref())).collect()
+}
+
+/// The DER certificates in PEM text (every CERTIFICATE section) or one DER certificate.
+pub(crate) fn certificate_ders(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let ders: Vec<CertificateDer<'static>> = if is_pem(data) {
         let mut out = Vec::new();
         for item in CertificateDer::pem_slice_iter(data) {
@@ -93,7 +99,7 @@ pub(crate) fn read_certificates(data: &[u8]) -> Result<Vec<CertInfo>, String> {
     } else {
         vec![CertificateDer::from(data.to_vec())]
     };
-    ders.iter().map(|der| describe(der.as_ref())).collect()
+    Ok(ders)
 }
 
 /// Parses one DER certificate.

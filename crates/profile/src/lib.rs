@@ -31,6 +31,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod certs;
+mod credentials;
 mod error;
 mod format;
 mod import;
@@ -43,6 +44,7 @@ mod validate;
 
 pub use corridor_model as model;
 pub use corridor_model::Profile;
+pub use credentials::{ClientCredential, client_credential, trusted_ca_certificates};
 pub use error::{Error, InputError, InputErrorKind, StoreError};
 pub use format::{to_json, to_json_redacted};
 pub use import::{ImportOptions, Imported, ImportedSecrets, import_bytes, import_file};

@@ -127,6 +127,23 @@ pub(crate) fn check_structure(data: &[u8]) -> Result<(), String> {
 /// whose local key id matches the first private key, or else the only end-entity
 /// certificate.
 pub(crate) fn open(data: &[u8], password: &str) -> Result<CertInfo, Pkcs12Failure> {
+    open_credential(data, password).map(|opened| opened.leaf)
+}
+
+/// What [`open_credential`] finds in a container.
+pub(crate) struct Opened {
+    /// The client certificate's description.
+    pub(crate) leaf: CertInfo,
+    /// The private key as PKCS#8 DER.
+    pub(crate) key_pkcs8: Vec<u8>,
+    /// The client certificate first, then the container's other certificates (its chain),
+    /// each DER.
+    pub(crate) chain: Vec<Vec<u8>>,
+}
+
+/// Opens the container with `password` and returns the client certificate, its key and
+/// the other certificates, as a connection needs them.
+pub(crate) fn open_credential(data: &[u8], password: &str) -> Result<Opened, Pkcs12Failure> {
     check_structure(data).map_err(Pkcs12Failure::Malformed)?;
     let archive = Pkcs12Archive::from_pkcs12(data, password).map_err(|e| match e {
         P12Error::MacError(_) | P12Error::UnpadError => Pkcs12Failure::WrongPassword,
@@ -149,14 +166,19 @@ pub(crate) fn open(data: &[u8], password: &str) -> Result<CertInfo, Pkcs12Failur
             .find(|c| c.local_key_id.as_deref() == Some(id.as_ref()))
     });
     let mut described = Vec::new();
-    let leaf = match by_key_id {
-        Some(bag) => certs::describe(bag.cert.as_der()).map_err(Pkcs12Failure::Malformed)?,
+    let (leaf, leaf_der) = match by_key_id {
+        Some(bag) => (
+            certs::describe(bag.cert.as_der()).map_err(Pkcs12Failure::Malformed)?,
+            bag.cert.as_der(),
+        ),
         None => {
             for bag in &archive.certs {
-                described
-                    .push(certs::describe(bag.cert.as_der()).map_err(Pkcs12Failure::Malformed)?);
+                described.push((
+                    certs::describe(bag.cert.as_der()).map_err(Pkcs12Failure::Malformed)?,
+                    bag.cert.as_der(),
+                ));
             }
-            let mut leaves = described.into_iter().filter(|c| !c.is_ca);
+            let mut leaves = described.into_iter().filter(|(c, _)| !c.is_ca);
             match (leaves.next(), leaves.next()) {
                 (Some(only), None) => only,
                 (None, _) => {
@@ -172,7 +194,20 @@ pub(crate) fn open(data: &[u8], password: &str) -> Result<CertInfo, Pkcs12Failur
             }
         }
     };
-    Ok(leaf)
+    let mut chain = vec![leaf_der.to_vec()];
+    chain.extend(
+        archive
+            .certs
+            .iter()
+            .map(|bag| bag.cert.as_der())
+            .filter(|der| *der != leaf_der)
+            .map(<[u8]>::to_vec),
+    );
+    Ok(Opened {
+        leaf,
+        key_pkcs8: key.key.as_der().to_vec(),
+        chain,
+    })
 }
 
 #[cfg(test)]
