@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// Corridor: an IKEv2/IPsec VPN client.
 ///
 /// Exit status: 0 success, 1 the profile asked for is missing, ambiguous or already
-/// stored, 2 wrong command-line usage, 65 the file is not a usable profile, 74 a file
+/// stored (or a `diagnose` step failed), 2 wrong command-line usage, 65 the file is not a usable profile, 74 a file
 /// system or I/O failure.
 #[derive(Debug, Parser)]
 #[command(name = "corridor", version, propagate_version = true)]
@@ -26,6 +26,34 @@ pub(crate) enum Command {
     /// Import, inspect and remove connection profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Connect to a profile's gateway step by step and report what works, then delete
+    /// the IKE SA again. Exit status 0 only when every step succeeds.
+    Diagnose(DiagnoseArgs),
+}
+
+/// `corridor diagnose`.
+///
+/// Secrets are read from standard input with the flags below (with both flags, the
+/// first line is the EAP password and the second the PKCS#12 password), or else asked
+/// for on the terminal without echo.
+#[derive(Debug, Args)]
+pub(crate) struct DiagnoseArgs {
+    /// A stored profile's id or name, or the path of a profile file (.json or .sswan),
+    /// which is then read without being stored.
+    pub(crate) profile: String,
+    /// Read the EAP password from the first line of standard input.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// Read the PKCS#12 password from standard input (the second line when
+    /// --password-stdin is also given).
+    #[arg(long)]
+    pub(crate) p12_password_stdin: bool,
+    /// Keep the SA up this many seconds before deleting it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub(crate) hold: u64,
+    /// Give up on an unanswered request after this many seconds (default 35).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub(crate) timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 //! fault, and the exit status says what kind of failure it was (see [`Failure`]).
 
 mod args;
+mod diagnose;
 mod profile_cmd;
 mod summary;
 
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
+        Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -184,6 +184,14 @@ pub enum AuthenticationError {
     },
     /// The gateway sent AUTHENTICATION_FAILED: it did not accept our credentials.
     CredentialsRejected,
+    /// The gateway refused the identities we sent before any credential was checked
+    /// (AUTHENTICATION_FAILED in answer to an IKE_AUTH request without AUTH payload).
+    NoMatchingConnection {
+        /// Our identity (IDi).
+        local: String,
+        /// The gateway identity we asked for (IDr), if any.
+        remote: Option<String>,
+    },
     /// The EAP conversation failed.
     Eap {
         /// What the EAP method reported.
@@ -219,6 +227,23 @@ impl fmt::Display for AuthenticationError {
             Self::CredentialsRejected => f.write_str(
                 "the gateway rejected our credentials (AUTHENTICATION_FAILED); check the \
                  user name, password, shared secret or certificate",
+            ),
+            Self::NoMatchingConnection {
+                local,
+                remote: Some(remote),
+            } => write!(
+                f,
+                "the gateway refused us before checking any credential: it has no connection \
+                 for gateway identity {remote} and client identity {local}; check the \
+                 profile's gateway identity"
+            ),
+            Self::NoMatchingConnection {
+                local,
+                remote: None,
+            } => write!(
+                f,
+                "the gateway refused us before checking any credential: it has no connection \
+                 for client identity {local}"
             ),
             Self::Eap { reason } => write!(f, "EAP authentication failed: {reason}"),
         }

@@ -171,3 +171,31 @@ fn long_rsa4096_chain_arrives_in_fragments() {
         .count();
     assert!(fragments >= 4, "{fragments} fragments");
 }
+
+#[test]
+fn gateway_without_a_connection_for_our_identities_is_named() {
+    let pki = pki(&["vpn.example.com"], &rcgen::PKCS_ECDSA_P256_SHA256, 0);
+    let mut config = eap_config(
+        vec![suite(SUITE)],
+        &pki.ca_der,
+        "alice@example.com",
+        "s3cret!",
+    );
+    config.remote_identity = Some(corridor_ike::Identity::Fqdn("vpn.elsewhere.example".into()));
+    let mut gw = eap_responder(vec![suite(SUITE)], pki, 31);
+    gw.cfg.strict_idr = true;
+    let sim = run(config, gw, 31, Link::clean());
+    let failure = sim.failure().expect("the handshake must fail");
+    assert!(
+        matches!(
+            failure,
+            Error::Authentication(AuthenticationError::NoMatchingConnection { .. })
+        ),
+        "{failure:?}"
+    );
+    assert!(
+        failure.to_string().contains("vpn.elsewhere.example"),
+        "{failure}"
+    );
+    assert_eq!(sim.gw.credentials_seen, 0);
+}

@@ -220,9 +220,27 @@ impl ExpectAuth {
         let (Some(idr), Some(auth)) = (idr, auth) else {
             // Without the gateway's proof, an error notification says why (typically
             // AUTHENTICATION_FAILED for our credentials).
-            return Err(auth_error(inbound, shared).unwrap_or_else(|| {
+            let error = auth_error(inbound, shared).unwrap_or_else(|| {
                 Error::misbehaved("the IKE_AUTH response has no IDr or no AUTH payload")
-            }));
+            });
+            // With EAP our first IKE_AUTH request carries no credential yet, so an
+            // AUTHENTICATION_FAILED answer means the gateway has no connection for the
+            // identities we sent (strongSwan answers so when IDr matches none of its own).
+            if matches!(shared.config.auth, LocalAuth::Eap(_))
+                && error == Error::Authentication(AuthenticationError::CredentialsRejected)
+            {
+                return Err(Error::Authentication(
+                    AuthenticationError::NoMatchingConnection {
+                        local: shared.config.local_identity.to_string(),
+                        remote: shared
+                            .config
+                            .remote_identity
+                            .as_ref()
+                            .map(|i| i.to_string()),
+                    },
+                ));
+            }
+            return Err(error);
         };
         if inbound
             .notifies()

@@ -111,6 +111,7 @@ pub fn responder_config(ike: Vec<IkeProposal>, auth: ResponderAuth) -> Responder
         ),
         address: sim::GATEWAY.parse().unwrap(),
         sees_initiator_at: sim::LOCAL.parse().unwrap(),
+        strict_idr: false,
     }
 }
 

@@ -49,6 +49,9 @@ pub struct ResponderConfig {
     pub remote_ts: IpRange,
     pub address: SocketAddr,
     pub sees_initiator_at: SocketAddr,
+    /// Refuse an IDr naming another identity with AUTHENTICATION_FAILED, as strongSwan
+    /// does when no connection matches.
+    pub strict_idr: bool,
 }
 
 #[derive(Debug, Clone)]

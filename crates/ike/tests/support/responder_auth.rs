@@ -137,6 +137,24 @@ impl Responder {
             return vec![];
         };
         self.sa.as_mut().unwrap().idi_body = idi;
+        // Like strongSwan: an IDr naming someone else matches no connection of ours.
+        let wanted = payloads.iter().find_map(|p| {
+            if let Payload::IdR(i) = p {
+                Some(i.body().to_vec())
+            } else {
+                None
+            }
+        });
+        if self.cfg.strict_idr && wanted.is_some_and(|w| w != self.cfg.identity.to_builder().body())
+        {
+            return self.respond(
+                ExchangeType::IKE_AUTH,
+                message_id,
+                vec![PayloadBuilder::Notify(NotifyBuilder::new(
+                    NotifyType::AUTHENTICATION_FAILED,
+                ))],
+            );
+        }
         let Some(child) = payloads.iter().find_map(|p| {
             if let Payload::Sa(s) = p {
                 Some(self.choose_esp(s))

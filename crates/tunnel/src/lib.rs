@@ -1,0 +1,21 @@
+//! Corridor's tunnel layer: runs the sans-IO protocol crates over real sockets and
+//! clocks (tokio), and turns a stored profile into their configuration.
+//!
+//! - [`profile_config`]: a [`corridor_model::Profile`] and the secrets asked for at
+//!   connection time become an [`corridor_ike::IkeConfig`];
+//! - [`ike_driver`]: resolves the gateway, opens the UDP sockets and drives an
+//!   [`corridor_ike::Initiator`] until the IKE SA is up, then keeps or deletes it;
+//! - [`keylog`]: opt-in key logging in Wireshark's formats, for packet analysis.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod dn;
+pub mod ike_driver;
+pub mod keylog;
+pub mod profile_config;
+
+pub use ike_driver::{DriverError, IkeDriver, Progress, Stats};
+pub use keylog::KeyLog;
+pub use profile_config::{ConfigError, ConnectSecrets, ike_config};
