@@ -199,3 +199,20 @@ fn gateway_without_a_connection_for_our_identities_is_named() {
     );
     assert_eq!(sim.gw.credentials_seen, 0);
 }
+
+#[test]
+fn chain_of_fifty_certificates_is_refused_before_any_credential() {
+    let pki = pki(&["vpn.example.com"], &rcgen::PKCS_ECDSA_P256_SHA256, 49);
+    assert_eq!(pki.chain.len(), 50);
+    let ca = pki.ca_der.clone();
+    let mut gw = eap_responder(vec![suite(SUITE)], pki, 36);
+    gw.cfg.fragment_size = Some(1200);
+    let config = eap_config(vec![suite(SUITE)], &ca, "alice@example.com", "s3cret!");
+    let sim = run(config, gw, 36, Link::clean());
+    let err = sim.failure().expect("the handshake must fail");
+    assert_eq!(
+        err.to_string(),
+        "the gateway's certificate is not trusted: the gateway sent more than 8 intermediate certificates"
+    );
+    assert_eq!(sim.gw.credentials_seen, 0);
+}

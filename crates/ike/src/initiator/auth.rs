@@ -373,6 +373,9 @@ fn verify_psk(
     Ok(identity)
 }
 
+/// The most intermediate CA certificates accepted from the gateway.
+pub(crate) const MAX_GATEWAY_INTERMEDIATES: usize = 8;
+
 /// Checks the gateway's certificate chain, identity and signature AUTH, and returns its
 /// identity. Nothing secret of ours is sent before this succeeds.
 pub(crate) fn verify_certificate(
@@ -395,7 +398,18 @@ pub(crate) fn verify_certificate(
     let end_entity = certs
         .next()
         .ok_or_else(|| untrusted("the gateway sent no certificate".into()))?;
-    let intermediates: Vec<Vec<u8>> = certs.map(<[u8]>::to_vec).collect();
+    // RFC 7296 §3.6 sets no bound on the number of CERT payloads; a real chain is a
+    // handful of certificates, so a longer one is refused before any is parsed, which
+    // bounds the memory and signature checks a gateway can make us spend.
+    let intermediates: Vec<Vec<u8>> = certs
+        .take(MAX_GATEWAY_INTERMEDIATES + 1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    if intermediates.len() > MAX_GATEWAY_INTERMEDIATES {
+        return Err(untrusted(format!(
+            "the gateway sent more than {MAX_GATEWAY_INTERMEDIATES} intermediate certificates"
+        )));
+    }
     shared
         .config
         .trust
