@@ -226,7 +226,8 @@ impl fmt::Display for AuthenticationError {
             }
             Self::CredentialsRejected => f.write_str(
                 "the gateway rejected our credentials (AUTHENTICATION_FAILED); check the \
-                 user name, password, shared secret or certificate",
+                 user name, password, shared secret or certificate, and that the profile's \
+                 local and gateway identities are the ones the gateway is configured for",
             ),
             Self::NoMatchingConnection {
                 local,
