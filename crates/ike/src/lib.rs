@@ -82,6 +82,23 @@ mod signature;
 pub mod traffic_selectors;
 pub mod trust;
 
+/// The small IKEv2 gateway of this crate's tests, exported for other crates' tests.
+/// **Test only**: it uses fixed, seeded randomness and checks little.
+#[cfg(feature = "test-responder")]
+#[doc(hidden)]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    missing_debug_implementations,
+    clippy::unwrap_used,
+    clippy::all
+)]
+pub mod test_responder;
+
+// The test responder names this crate by its external name, as the tests do.
+#[cfg(feature = "test-responder")]
+extern crate self as corridor_ike;
+
 pub use config::{EspProposal, IkeConfig, IkeProposal, LocalAuth};
 pub use config_payload::{AssignedConfig, ConfigRequest};
 pub use error::{AuthenticationError, Error, PeerIncompatible, PeerMisbehaved};
