@@ -188,7 +188,14 @@ async fn diagnose(
                 } else {
                     format!(" port {}", gateway.port())
                 };
-                step_ok("resolve", &format!("{host} → {}{port}", gateway.ip()));
+                if host.parse::<std::net::IpAddr>().ok() == Some(gateway.ip()) {
+                    step_ok(
+                        "resolve",
+                        &format!("{host}{port} (an address: nothing to look up)"),
+                    );
+                } else {
+                    step_ok("resolve", &format!("{host} → {}{port}", gateway.ip()));
+                }
             }
             Progress::SaInitAnswered {
                 port,
