@@ -48,6 +48,9 @@ pub enum DriverError {
     /// The gateway deleted the IKE SA.
     #[error("the gateway deleted the IKE SA")]
     ClosedByGateway,
+    /// The session (IKE SA or its Child SA) failed.
+    #[error(transparent)]
+    Session(#[from] corridor_session::SessionError),
 }
 
 fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> DriverError {
@@ -128,7 +131,7 @@ pub async fn resolve(host: &str, port: u16) -> Result<SocketAddr, DriverError> {
     })
 }
 
-async fn connected_socket(gateway: SocketAddr) -> Result<UdpSocket, DriverError> {
+pub(crate) async fn connected_socket(gateway: SocketAddr) -> Result<UdpSocket, DriverError> {
     let bind: SocketAddr = if gateway.is_ipv4() {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     } else {

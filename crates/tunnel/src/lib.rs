@@ -5,6 +5,8 @@
 //!   connection time become an [`corridor_ike::IkeConfig`];
 //! - [`ike_driver`]: resolves the gateway, opens the UDP sockets and drives an
 //!   [`corridor_ike::Initiator`] until the IKE SA is up, then keeps or deletes it;
+//! - [`session_driver`]: runs a whole [`corridor_session::Session`] (IKE SA and ESP
+//!   Child SA) over the sockets, exchanging inner packets with a packet device;
 //! - [`keylog`]: opt-in key logging in Wireshark's formats, for packet analysis.
 
 #![forbid(unsafe_code)]
@@ -15,7 +17,9 @@ mod dn;
 pub mod ike_driver;
 pub mod keylog;
 pub mod profile_config;
+pub mod session_driver;
 
 pub use ike_driver::{DriverError, IkeDriver, Progress, Stats};
 pub use keylog::KeyLog;
 pub use profile_config::{ConfigError, ConnectSecrets, ike_config};
+pub use session_driver::{DeviceChannels, DriverStats, SessionDriver, SessionEnd};
