@@ -1,0 +1,166 @@
+//! Journalled network changes: the OS-neutral part every caller goes through.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use crate::dns::{self, DnsConfig};
+use crate::error::{Error, Result};
+use crate::journal::{Change, Journal};
+use crate::types::{
+    Family, IpNet, MAIN_TABLE, Route, TunConfig, check_ifname, split_default_routes,
+};
+use crate::{NetworkOs, OsNetwork, TunDevice};
+
+/// Network changes with a durable undo log. Call [`Platform::restore`] at start-up
+/// (to undo what a crashed run left) and at shutdown (to undo this run).
+#[derive(Debug)]
+pub struct Platform {
+    os: OsNetwork,
+    journal: Journal,
+}
+
+impl Platform {
+    /// Opens the journal under `state_dir` and connects to the OS. Does not restore:
+    /// the caller decides when.
+    pub async fn open(state_dir: &Path) -> Result<Self> {
+        let journal = Journal::open(state_dir)?;
+        let os = OsNetwork::connect()?;
+        Ok(Self { os, journal })
+    }
+
+    /// The undo log.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The OS layer, for read-only queries.
+    pub fn os(&self) -> &OsNetwork {
+        &self.os
+    }
+
+    /// Creates, configures and brings up the TUN interface.
+    pub async fn create_tun(&mut self, config: &TunConfig) -> Result<TunDevice> {
+        check_ifname(&config.name)?;
+        if config.mtu < 1280 && config.addresses.iter().any(|a| a.family() == Family::V6) {
+            // RFC 8200 §5: "IPv6 requires that every link in the Internet have an MTU
+            // of 1280 octets or greater."
+            return Err(Error::Invalid {
+                what: "MTU",
+                detail: format!("{} is below the IPv6 minimum of 1280", config.mtu),
+            });
+        }
+        self.journal.record(Change::TunCreated {
+            name: config.name.clone(),
+        })?;
+        let tun = self.os.create_tun(&config.name, config.mtu).await?;
+        for net in &config.addresses {
+            self.journal.record(Change::AddressAdded {
+                device: config.name.clone(),
+                net: *net,
+            })?;
+            self.os.add_address(&config.name, *net).await?;
+        }
+        Ok(tun)
+    }
+
+    /// Adds `route`, journalled.
+    pub async fn add_route(&mut self, route: Route) -> Result<()> {
+        self.journal.record(Change::RouteAdded {
+            route: route.clone(),
+        })?;
+        self.os.add_route(&route).await
+    }
+
+    /// Removes a route this platform added and drops it from the journal.
+    pub async fn remove_route(&mut self, route: &Route) -> Result<()> {
+        self.os.remove_route(route).await?;
+        self.journal.forget(&Change::RouteAdded {
+            route: route.clone(),
+        })
+    }
+
+    /// Unicast routes of `family` in `table`.
+    pub async fn list_routes(&self, family: Family, table: u32) -> Result<Vec<Route>> {
+        self.os.list_routes(family, table).await
+    }
+
+    /// Steers all traffic of `families` into `device` with the split routes
+    /// ([`split_default_routes`]), after pinning a host route to `gateway` through the
+    /// current default route so the ESP/IKE packets themselves do not loop into the
+    /// tunnel. Returns the routes added, gateway route first.
+    pub async fn full_tunnel(
+        &mut self,
+        device: &str,
+        gateway: IpAddr,
+        families: &[Family],
+    ) -> Result<Vec<Route>> {
+        let family = Family::of(gateway);
+        let default = self
+            .os
+            .list_routes(family, MAIN_TABLE)
+            .await?
+            .into_iter()
+            .filter(|r| r.destination.prefix() == 0 && r.device.as_deref() != Some(device))
+            .min_by_key(|r| r.metric.unwrap_or(0))
+            .ok_or(Error::NoDefaultRoute(family.name()))?;
+        let mut added = Vec::new();
+        let pin = Route {
+            destination: IpNet::host(gateway),
+            device: default.device,
+            gateway: default.gateway,
+            table: None,
+            metric: None,
+        };
+        self.add_route(pin.clone()).await?;
+        added.push(pin);
+        for family in families {
+            for route in split_default_routes(device, *family) {
+                self.add_route(route.clone()).await?;
+                added.push(route);
+            }
+        }
+        Ok(added)
+    }
+
+    /// Points name resolution at `config` by replacing the `resolv.conf`-format file
+    /// at `path` (normally `/etc/resolv.conf`), after saving the original under the
+    /// state directory and journalling it. Calling it again while the tunnel is up
+    /// only rewrites the file: the first original is the one restored.
+    pub fn replace_resolv_conf(&mut self, path: &Path, config: &DnsConfig) -> Result<()> {
+        let text = dns::render(config)?;
+        let already = self
+            .journal
+            .entries()
+            .iter()
+            .any(|c| matches!(c, Change::ResolvConfReplaced { path: p, .. } if p == path));
+        if !already {
+            let original = dns::save_original(path, self.journal.dir())?;
+            self.journal.record(Change::ResolvConfReplaced {
+                path: path.to_path_buf(),
+                original,
+            })?;
+        }
+        dns::atomic_write(path, text.as_bytes())
+    }
+
+    /// Undoes every journalled change, newest first; returns how many entries were
+    /// replayed. Idempotent: running it again (or after a crash mid-restore) finds
+    /// nothing left and succeeds.
+    pub async fn restore(&mut self) -> Result<usize> {
+        let mut count = 0;
+        while let Some(change) = self.journal.entries().last().cloned() {
+            let done = match &change {
+                Change::TunCreated { name } => self.os.delete_link(name).await?,
+                Change::AddressAdded { device, net } => {
+                    self.os.remove_address(device, *net).await?
+                }
+                Change::RouteAdded { route } => self.os.remove_route(route).await?,
+                Change::ResolvConfReplaced { path, original } => dns::put_back(path, original)?,
+            };
+            tracing::debug!(?change, removed = done, "restored");
+            self.journal.pop()?;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
