@@ -29,6 +29,40 @@ pub(crate) enum Command {
     /// Connect to a profile's gateway step by step and report what works, then delete
     /// the IKE SA again. Exit status 0 only when every step succeeds.
     Diagnose(DiagnoseArgs),
+    /// Connect to a profile's gateway and carry traffic through a TUN device until
+    /// SIGINT or SIGTERM (needs root). Exit status 0 after a clean disconnect, 1 when the
+    /// session failed.
+    Up(UpArgs),
+}
+
+/// `corridor up`.
+///
+/// Secrets are read as with `corridor diagnose`. The network changes (TUN device,
+/// addresses, routes, resolv.conf) are journalled under --state-dir and undone on exit,
+/// or at the next start after a crash.
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// A stored profile's id or name, or the path of a profile file (.json or .sswan).
+    pub(crate) profile: String,
+    /// Read the EAP password from the first line of standard input.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// Read the PKCS#12 password from standard input (the second line when
+    /// --password-stdin is also given).
+    #[arg(long)]
+    pub(crate) p12_password_stdin: bool,
+    /// Where the journal of network changes lives.
+    #[arg(long, value_name = "DIR", default_value = "/run/corridor")]
+    pub(crate) state_dir: PathBuf,
+    /// The resolv.conf-format file to point at the tunnel's DNS servers.
+    #[arg(long, value_name = "PATH", default_value = "/etc/resolv.conf")]
+    pub(crate) resolv_conf: PathBuf,
+    /// Leave DNS alone.
+    #[arg(long, conflicts_with = "resolv_conf")]
+    pub(crate) no_dns: bool,
+    /// The TUN interface's name.
+    #[arg(long, value_name = "NAME", default_value = "corridor0")]
+    pub(crate) tun_name: String,
 }
 
 /// `corridor diagnose`.

@@ -30,7 +30,12 @@ const PROBE_WAIT: Duration = Duration::from_secs(3);
 /// Runs the diagnosis.
 pub(crate) fn run(dir: Option<PathBuf>, args: DiagnoseArgs) -> Result<(), Failure> {
     let (profile, carried_password) = load(dir, &args.profile)?;
-    let secrets = read_secrets(&profile, &args, carried_password)?;
+    let secrets = read_secrets(
+        &profile,
+        args.password_stdin,
+        args.p12_password_stdin,
+        carried_password,
+    )?;
     let mut config = match ike_config(&profile, &secrets) {
         Ok(c) => c,
         Err(e) => {
@@ -54,7 +59,10 @@ pub(crate) fn run(dir: Option<PathBuf>, args: DiagnoseArgs) -> Result<(), Failur
 
 /// A stored profile (by id or name), or a profile file read without storing it, with
 /// the EAP password a `.sswan` file may carry.
-fn load(dir: Option<PathBuf>, query: &str) -> Result<(Profile, Option<Secret>), Failure> {
+pub(crate) fn load(
+    dir: Option<PathBuf>,
+    query: &str,
+) -> Result<(Profile, Option<Secret>), Failure> {
     let path = Path::new(query);
     if path.is_file() {
         let imported = import_file(path, &ImportOptions::default())
@@ -86,10 +94,13 @@ fn needs_p12_password(profile: &Profile) -> bool {
         )
 }
 
-/// The secrets the profile's method needs, from standard input or the terminal.
-fn read_secrets(
+/// The secrets the profile's method needs, from standard input (`password_stdin`,
+/// `p12_password_stdin`: first the EAP password, then the PKCS#12 password) or the
+/// terminal.
+pub(crate) fn read_secrets(
     profile: &Profile,
-    args: &DiagnoseArgs,
+    password_stdin: bool,
+    p12_password_stdin: bool,
     carried_password: Option<Secret>,
 ) -> Result<ConnectSecrets, Failure> {
     let mut secrets = ConnectSecrets::default();
@@ -102,12 +113,12 @@ fn read_secrets(
         let text = text.strip_suffix('\n').unwrap_or(&text);
         Ok(Secret::new(text.strip_suffix('\r').unwrap_or(text)))
     };
-    let eap_line = if args.password_stdin {
+    let eap_line = if password_stdin {
         Some(line("EAP password")?)
     } else {
         None
     };
-    let p12_line = if args.p12_password_stdin {
+    let p12_line = if p12_password_stdin {
         Some(line("PKCS#12 password")?)
     } else {
         None

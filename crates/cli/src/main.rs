@@ -8,6 +8,7 @@ mod args;
 mod diagnose;
 mod profile_cmd;
 mod summary;
+mod up;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
+        Command::Up(args) => up::run(cli.profiles_dir, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

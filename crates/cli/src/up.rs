@@ -1,0 +1,352 @@
+//! `corridor up PROFILE`: connect and carry traffic through a TUN device until SIGINT or
+//! SIGTERM, then delete the SA and undo every network change.
+//!
+//! Order matters: leftovers of a crashed run are restored first; the TUN device, its
+//! addresses, the routes and the DNS file only appear once the gateway has answered
+//! (they depend on what it assigned), so packets start to flow after the handshake.
+//! Every change goes through the journal of [`Platform`], so whatever way this process
+//! ends, the next start (or the exit path here) puts the host back as it was.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use corridor_model::{Profile, TunnelMode};
+use corridor_platform::{DnsConfig, Family, IpNet, Platform, Route, Tun as _, TunConfig};
+use corridor_tunnel::session_driver::{
+    ConnectionInfo, DeviceChannels, SessionDriver, SessionEvent, SessionOptions,
+};
+use corridor_tunnel::{KeyLog, ike_config};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Failure;
+use crate::args::UpArgs;
+use crate::diagnose::{load, read_secrets};
+
+/// How long we wait for the gateway to answer our Delete.
+const DELETE_WAIT: Duration = Duration::from_secs(5);
+/// Packets queued between the TUN device and the session, each way.
+const QUEUE: usize = 1024;
+/// Read buffer for one packet from the TUN device.
+const TUN_BUFFER: usize = 65_536;
+
+/// Runs `corridor up`.
+pub(crate) fn run(dir: Option<std::path::PathBuf>, args: UpArgs) -> Result<(), Failure> {
+    let (profile, carried_password) = load(dir, &args.profile)?;
+    let secrets = read_secrets(
+        &profile,
+        args.password_stdin,
+        args.p12_password_stdin,
+        carried_password,
+    )?;
+    let config = ike_config(&profile, &secrets).map_err(|e| Failure::BadInput(anyhow!(e)))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::System(anyhow!("cannot start the runtime: {e}")))?;
+    runtime.block_on(up(profile, config, args))
+}
+
+fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+fn system(what: &str) -> impl FnOnce(corridor_platform::Error) -> Failure + '_ {
+    move |e| Failure::System(anyhow!("{what}: {e}"))
+}
+
+async fn up(
+    profile: Profile,
+    config: corridor_ike::IkeConfig,
+    args: UpArgs,
+) -> Result<(), Failure> {
+    // Registered before anything else, so a signal during the handshake is not lost.
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Failure::System(anyhow!("cannot handle SIGINT: {e}")))?;
+    let mut sigterm = signal(SignalKind::terminate())
+        .map_err(|e| Failure::System(anyhow!("cannot handle SIGTERM: {e}")))?;
+
+    let mut platform = Platform::open(&args.state_dir)
+        .await
+        .map_err(system("cannot open the network state"))?;
+    let leftovers = platform
+        .restore()
+        .await
+        .map_err(system("cannot undo the changes of an earlier run"))?;
+    if leftovers > 0 {
+        out(&format!(
+            "restored {leftovers} network change(s) left by an earlier run"
+        ));
+    }
+    let keylog = KeyLog::from_env().map_err(|e| {
+        Failure::System(anyhow!(
+            "cannot open the key log of {}: {e}",
+            corridor_tunnel::keylog::ENV_VAR
+        ))
+    })?;
+
+    let started = Instant::now();
+    let driver = SessionDriver::open(
+        config,
+        &profile.gateway.host,
+        profile.gateway.port,
+        SessionOptions::default(),
+        keylog,
+    )
+    .await
+    .map_err(|e| Failure::Conflict(anyhow!(e)))?;
+    let gateway = driver.gateway().ip();
+    out(&format!(
+        "connecting to {} ({gateway})",
+        profile.gateway.host
+    ));
+
+    let (to_tunnel_tx, to_tunnel) = mpsc::channel::<Vec<u8>>(QUEUE);
+    let (from_tunnel, mut from_tunnel_rx) = mpsc::channel::<Vec<u8>>(QUEUE);
+    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        tokio::select! {
+            _ = sigint.recv() => out("SIGINT: disconnecting"),
+            _ = sigterm.recv() => out("SIGTERM: disconnecting"),
+            _ = stop_rx => {}
+        }
+    };
+    let mut session = tokio::spawn(async move {
+        let mut on_event = move |event: &SessionEvent| {
+            if let SessionEvent::Connected(info) = event {
+                let _ = connected_tx.send((**info).clone());
+            }
+        };
+        driver
+            .run(
+                DeviceChannels {
+                    to_tunnel,
+                    from_tunnel,
+                },
+                shutdown,
+                DELETE_WAIT,
+                &mut on_event,
+            )
+            .await
+    });
+
+    let mut stop_tx = Some(stop_tx);
+    let mut bridges = Vec::new();
+    let connected = tokio::select! {
+        info = connected_rx.recv() => info,
+        end = &mut session => {
+            // Ended before connecting; nothing was changed yet.
+            return match end {
+                Ok(Ok(_)) => { out("disconnected before the tunnel was up"); Ok(()) }
+                Ok(Err(e)) => Err(Failure::Conflict(anyhow!("the session failed: {e}"))),
+                Err(e) => Err(Failure::System(anyhow!("the session task failed: {e}"))),
+            };
+        }
+    };
+    let mut setup_error = None;
+    if let Some(info) = connected {
+        match configure(&mut platform, &profile, &args, gateway, &info).await {
+            Ok(tun) => {
+                out(&format!(
+                    "connected in {} ms",
+                    started.elapsed().as_millis()
+                ));
+                let tun = Arc::new(tun);
+                let reader = Arc::clone(&tun);
+                bridges.push(tokio::spawn(async move {
+                    let mut buf = vec![0u8; TUN_BUFFER];
+                    while let Ok(n) = reader.recv(&mut buf).await {
+                        let Some(packet) = buf.get(..n) else { continue };
+                        if to_tunnel_tx.send(packet.to_vec()).await.is_err() {
+                            break;
+                        }
+                    }
+                }));
+                bridges.push(tokio::spawn(async move {
+                    while let Some(packet) = from_tunnel_rx.recv().await {
+                        // A refused packet is dropped, as a full device queue would.
+                        let _ = tun.send(&packet).await;
+                    }
+                }));
+            }
+            Err(e) => {
+                setup_error = Some(e);
+                if let Some(stop) = stop_tx.take() {
+                    let _ = stop.send(());
+                }
+            }
+        }
+    }
+
+    let end = (&mut session).await;
+    for bridge in &bridges {
+        bridge.abort();
+    }
+    for bridge in bridges {
+        let _ = bridge.await;
+    }
+    drop(stop_tx);
+    let restored = platform.restore().await;
+    match &restored {
+        Ok(n) => out(&format!("network restored ({n} change(s) undone)")),
+        Err(e) => out(&format!("could not restore the network: {e}")),
+    }
+    if let Some(e) = setup_error {
+        return Err(e);
+    }
+    let end = match end {
+        Ok(Ok(end)) => end,
+        Ok(Err(e)) => return Err(Failure::Conflict(anyhow!("the session failed: {e}"))),
+        Err(e) => return Err(Failure::System(anyhow!("the session task failed: {e}"))),
+    };
+    out(&format!(
+        "disconnected ({}); packets out {}, in {}",
+        match end.reason {
+            Some(reason) => format!("{reason:?}"),
+            None => "the gateway did not answer our Delete".to_string(),
+        },
+        end.session.packets_out,
+        end.session.packets_in,
+    ));
+    restored.map_err(system("cannot restore the network"))?;
+    Ok(())
+}
+
+/// Creates the TUN device with the assigned addresses, installs the routes and the DNS
+/// file, and prints what was done.
+async fn configure(
+    platform: &mut Platform,
+    profile: &Profile,
+    args: &UpArgs,
+    gateway: IpAddr,
+    info: &ConnectionInfo,
+) -> Result<corridor_platform::TunDevice, Failure> {
+    let mut addresses = Vec::new();
+    for net in &info.assigned.ipv4 {
+        addresses.push(IpNet::host(IpAddr::V4(net.addr)));
+    }
+    for net in &info.assigned.ipv6 {
+        addresses.push(IpNet::host(IpAddr::V6(net.addr)));
+    }
+    if addresses.is_empty() {
+        return Err(Failure::Conflict(anyhow!(
+            "the gateway assigned no virtual address"
+        )));
+    }
+    let mtu = u16::try_from(info.inner_mtu).unwrap_or(u16::MAX);
+    let tun = platform
+        .create_tun(&TunConfig {
+            name: args.tun_name.clone(),
+            mtu,
+            addresses: addresses.clone(),
+        })
+        .await
+        .map_err(system("cannot create the TUN device"))?;
+    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    out(&format!(
+        "  address  {} on {} (MTU {mtu})",
+        list.join(", "),
+        args.tun_name
+    ));
+
+    // A TSr covering a whole family means a full tunnel for it: split default routes
+    // plus a pinned route to the gateway. Anything narrower is routed as it stands.
+    let mut full = Vec::new();
+    let mut routes = Vec::new();
+    for range in &info.routes {
+        let Some(nets) = corridor_model::IpNet::from_range(range.start, range.end) else {
+            continue;
+        };
+        for net in nets {
+            let family = Family::of(net.addr());
+            if net.prefix_len() == 0 {
+                if !full.contains(&family) {
+                    full.push(family);
+                }
+            } else {
+                let dest = IpNet::new(net.addr(), net.prefix_len())
+                    .map_err(system("bad traffic selector"))?;
+                routes.push(dest);
+            }
+        }
+    }
+    // Only families with an address can carry traffic.
+    full.retain(|f| addresses.iter().any(|a| a.family() == *f));
+    if profile.routing.mode == TunnelMode::Split && !full.is_empty() {
+        out("  note     the gateway offered a full tunnel; routing it as such");
+    }
+    for dest in &routes {
+        if addresses.iter().all(|a| a.family() != dest.family()) {
+            continue;
+        }
+        platform
+            .add_route(Route::via_device(*dest, args.tun_name.clone()))
+            .await
+            .map_err(system("cannot add a route"))?;
+        out(&format!("  route    {dest} via {}", args.tun_name));
+    }
+    if !full.is_empty() {
+        let added = platform
+            .full_tunnel(&args.tun_name, gateway, &full)
+            .await
+            .map_err(system("cannot route all traffic into the tunnel"))?;
+        for route in added {
+            let via = route
+                .gateway
+                .map(|g| format!("via {g} "))
+                .unwrap_or_default();
+            out(&format!(
+                "  route    {} {via}dev {}",
+                route.destination,
+                route.device.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+
+    let servers = if profile.dns.servers.is_empty() {
+        info.assigned.dns.clone()
+    } else {
+        profile.dns.servers.clone()
+    };
+    let mut search_domains = info.assigned.dns_domains.clone();
+    for d in &profile.dns.search_domains {
+        if !search_domains.contains(d) {
+            search_domains.push(d.clone());
+        }
+    }
+    if args.no_dns {
+        out("  dns      left alone (--no-dns)");
+    } else if servers.is_empty() {
+        out("  dns      none assigned; left alone");
+    } else {
+        let dns = DnsConfig {
+            servers,
+            search_domains,
+        };
+        platform
+            .replace_resolv_conf(&args.resolv_conf, &dns)
+            .map_err(system("cannot write the DNS configuration"))?;
+        let servers: Vec<String> = dns.servers.iter().map(ToString::to_string).collect();
+        out(&format!(
+            "  dns      {} (search {}) in {}",
+            servers.join(", "),
+            if dns.search_domains.is_empty() {
+                "-".to_string()
+            } else {
+                dns.search_domains.join(" ")
+            },
+            args.resolv_conf.display()
+        ));
+    }
+    out(&format!(
+        "  suite    IKE {}; ESP {} on UDP {}",
+        info.ike_suite, info.esp_suite, info.remote_port
+    ));
+    Ok(tun)
+}
