@@ -33,6 +33,9 @@ pub(crate) enum Command {
     /// SIGINT or SIGTERM (needs root). Exit status 0 after a clean disconnect, 1 when the
     /// session failed.
     Up(UpArgs),
+    /// Disconnect the tunnel `corridor up` runs (it deletes the SA and restores the
+    /// network), and wait until that is done.
+    Down(DownArgs),
 }
 
 /// `corridor up`.
@@ -63,6 +66,23 @@ pub(crate) struct UpArgs {
     /// The TUN interface's name.
     #[arg(long, value_name = "NAME", default_value = "corridor0")]
     pub(crate) tun_name: String,
+}
+
+/// `corridor down`.
+#[derive(Debug, Args)]
+pub(crate) struct DownArgs {
+    /// The state directory the tunnel was brought up with.
+    #[arg(long, value_name = "DIR", default_value = "/run/corridor")]
+    pub(crate) state_dir: PathBuf,
+    /// How long to wait for the tunnel to close and restore the network.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    pub(crate) timeout: u64,
+}
+
+impl DownArgs {
+    pub(crate) fn wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout)
+    }
 }
 
 /// `corridor diagnose`.

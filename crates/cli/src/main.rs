@@ -6,6 +6,7 @@
 
 mod args;
 mod diagnose;
+mod pidfile;
 mod profile_cmd;
 mod summary;
 mod up;
@@ -52,6 +53,8 @@ fn main() -> ExitCode {
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
         Command::Up(args) => up::run(cli.profiles_dir, args),
+        Command::Down(args) => pidfile::down(&args.state_dir, args.wait())
+            .map(|pid| println!("corridor up (pid {pid}) disconnected and restored the network")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

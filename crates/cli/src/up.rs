@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::Failure;
 use crate::args::UpArgs;
 use crate::diagnose::{load, read_secrets};
+use crate::pidfile::PidFile;
 
 /// How long we wait for the gateway to answer our Delete.
 const DELETE_WAIT: Duration = Duration::from_secs(5);
@@ -74,6 +75,8 @@ async fn up(
     let mut platform = Platform::open(&args.state_dir)
         .await
         .map_err(system("cannot open the network state"))?;
+    // Before restoring leftovers: those of a running tunnel are not leftovers.
+    let _pid_file = PidFile::acquire(&args.state_dir)?;
     let leftovers = platform
         .restore()
         .await

@@ -135,8 +135,39 @@ fn up_after_a_crash_restores_the_leftovers() {
         printed.join("\n")
     );
     assert!(lab.ping(Host::Client, lab.lan_host_addr()).is_ok());
-    assert!(signal(second.id(), "-TERM"));
+
+    // A second `up` on the same state directory is refused and changes nothing.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["up", profile.to_str().unwrap(), "--state-dir"])
+        .arg(&state)
+        .arg("--resolv-conf")
+        .arg(&resolv)
+        .output()
+        .expect("run corridor up");
+    assert_eq!(refused.status.code(), Some(1));
+    let refusal = String::from_utf8_lossy(&refused.stderr);
+    assert!(refusal.contains("a tunnel is already up"), "{refusal}");
+    assert!(lab.ping(Host::Client, lab.lan_host_addr()).is_ok());
+
+    // `corridor down` stops it and waits until the network is restored.
+    let down = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["down", "--state-dir"])
+        .arg(&state)
+        .output()
+        .expect("run corridor down");
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
     assert_eq!(wait_exit(&mut second).code(), Some(0));
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["down", "--state-dir"])
+        .arg(&state)
+        .output()
+        .expect("run corridor down");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no tunnel is up"));
     assert_eq!(snapshot(&lab), before, "routes or addresses changed");
     assert_eq!(std::fs::read_to_string(&resolv).unwrap(), original);
 }
