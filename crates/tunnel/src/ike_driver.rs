@@ -93,11 +93,11 @@ pub enum Progress<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Datagrams sent, per port: `[500 (or the profile's port), 4500]`.
-    pub sent: [u32; 2],
+    pub sent: [u64; 2],
     /// Datagrams received, per socket.
-    pub received: [u32; 2],
+    pub received: [u64; 2],
     /// Sends the OS refused (no route, an ICMP error reported on the socket).
-    pub send_errors: u32,
+    pub send_errors: u64,
 }
 
 /// A running IKE SA and its sockets.
@@ -306,18 +306,14 @@ impl IkeDriver {
             ..
         }) = self.ike.poll_transmit()
         {
-            let (socket, slot) = if destination_port == NAT_T_PORT {
-                (&self.nat_t_socket, 1)
-            } else {
-                (&self.ike_socket, 0)
-            };
-            match socket.send(&payload).await {
-                Ok(_) => self.stats.sent[slot] += 1,
-                Err(e) => {
-                    self.stats.send_errors += 1;
-                    tracing::debug!(error = %e, port = destination_port, "send failed");
-                }
-            }
+            send_to_gateway(
+                [&self.ike_socket, &self.nat_t_socket],
+                destination_port,
+                &payload,
+                &mut self.stats.sent,
+                &mut self.stats.send_errors,
+            )
+            .await;
         }
     }
 
@@ -409,4 +405,24 @@ pub async fn probe_nat_t(
         Ok(Some(at)) => Some(at.saturating_duration_since(start)),
         _ => None,
     })
+}
+
+/// Sends one datagram to the gateway from the socket connected to `port` (`sockets` is
+/// `[IKE port, NAT-T port]`) and counts it. A failure (no route, an ICMP error reported
+/// on the socket) is counted, not fatal: retransmission and its time limit decide.
+pub(crate) async fn send_to_gateway(
+    sockets: [&UdpSocket; 2],
+    port: u16,
+    payload: &[u8],
+    sent: &mut [u64; 2],
+    send_errors: &mut u64,
+) {
+    let slot = usize::from(port == NAT_T_PORT);
+    match sockets[slot].send(payload).await {
+        Ok(_) => sent[slot] += 1,
+        Err(e) => {
+            *send_errors += 1;
+            tracing::debug!(error = %e, port, "send failed");
+        }
+    }
 }

@@ -28,7 +28,7 @@ pub use corridor_session::{
     SessionStats,
 };
 
-use crate::ike_driver::{DriverError, NAT_T_PORT, connected_socket, resolve};
+use crate::ike_driver::{DriverError, NAT_T_PORT, connected_socket, resolve, send_to_gateway};
 use crate::keylog::KeyLog;
 use crate::profile_config::PSK_IDENTITY_FROM_LOCAL_ADDRESS;
 
@@ -310,13 +310,14 @@ impl SessionDriver {
             &mut self.outbound,
         );
         for datagram in self.outbound.iter() {
-            match self.nat_t_socket.send(datagram).await {
-                Ok(_) => self.stats.sent[1] += 1,
-                Err(e) => {
-                    self.stats.send_errors += 1;
-                    tracing::debug!(error = %e, "ESP send failed");
-                }
-            }
+            send_to_gateway(
+                [&self.ike_socket, &self.nat_t_socket],
+                NAT_T_PORT,
+                datagram,
+                &mut self.stats.sent,
+                &mut self.stats.send_errors,
+            )
+            .await;
         }
     }
 
@@ -329,18 +330,14 @@ impl SessionDriver {
             ..
         }) = self.session.poll_transmit()
         {
-            let (socket, slot) = if destination_port == NAT_T_PORT {
-                (&self.nat_t_socket, 1)
-            } else {
-                (&self.ike_socket, 0)
-            };
-            match socket.send(&payload).await {
-                Ok(_) => self.stats.sent[slot] += 1,
-                Err(e) => {
-                    self.stats.send_errors += 1;
-                    tracing::debug!(error = %e, port = destination_port, "send failed");
-                }
-            }
+            send_to_gateway(
+                [&self.ike_socket, &self.nat_t_socket],
+                destination_port,
+                &payload,
+                &mut self.stats.sent,
+                &mut self.stats.send_errors,
+            )
+            .await;
         }
     }
 }
