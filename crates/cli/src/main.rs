@@ -10,6 +10,7 @@ mod pidfile;
 mod profile_cmd;
 mod summary;
 mod up;
+mod up_network;
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -8,15 +8,14 @@
 //! ends, the next start (or the exit path here) puts the host back as it was.
 
 use std::io::Write as _;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use corridor_model::{Profile, TunnelMode};
-use corridor_platform::{DnsConfig, Family, IpNet, Platform, Route, Tun as _, TunConfig};
+use corridor_model::Profile;
+use corridor_platform::{Platform, Tun as _};
 use corridor_tunnel::session_driver::{
-    ConnectionInfo, DeviceChannels, SessionDriver, SessionEvent, SessionOptions,
+    DeviceChannels, SessionDriver, SessionEvent, SessionOptions,
 };
 use corridor_tunnel::{KeyLog, ike_config};
 use tokio::signal::unix::{SignalKind, signal};
@@ -51,13 +50,13 @@ pub(crate) fn run(dir: Option<std::path::PathBuf>, args: UpArgs) -> Result<(), F
     runtime.block_on(up(profile, config, args))
 }
 
-fn out(line: &str) {
+pub(crate) fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
 }
 
-fn system(what: &str) -> impl FnOnce(corridor_platform::Error) -> Failure + '_ {
+pub(crate) fn system(what: &str) -> impl FnOnce(corridor_platform::Error) -> Failure + '_ {
     move |e| Failure::System(anyhow!("{what}: {e}"))
 }
 
@@ -154,7 +153,7 @@ async fn up(
     };
     let mut setup_error = None;
     if let Some(info) = connected {
-        match configure(&mut platform, &profile, &args, gateway, &info).await {
+        match crate::up_network::configure(&mut platform, &profile, &args, gateway, &info).await {
             Ok(tun) => {
                 out(&format!(
                     "connected in {} ms",
@@ -219,137 +218,4 @@ async fn up(
     ));
     restored.map_err(system("cannot restore the network"))?;
     Ok(())
-}
-
-/// Creates the TUN device with the assigned addresses, installs the routes and the DNS
-/// file, and prints what was done.
-async fn configure(
-    platform: &mut Platform,
-    profile: &Profile,
-    args: &UpArgs,
-    gateway: IpAddr,
-    info: &ConnectionInfo,
-) -> Result<corridor_platform::TunDevice, Failure> {
-    let mut addresses = Vec::new();
-    for net in &info.assigned.ipv4 {
-        addresses.push(IpNet::host(IpAddr::V4(net.addr)));
-    }
-    for net in &info.assigned.ipv6 {
-        addresses.push(IpNet::host(IpAddr::V6(net.addr)));
-    }
-    if addresses.is_empty() {
-        return Err(Failure::Conflict(anyhow!(
-            "the gateway assigned no virtual address"
-        )));
-    }
-    let mtu = u16::try_from(info.inner_mtu).unwrap_or(u16::MAX);
-    let tun = platform
-        .create_tun(&TunConfig {
-            name: args.tun_name.clone(),
-            mtu,
-            addresses: addresses.clone(),
-        })
-        .await
-        .map_err(system("cannot create the TUN device"))?;
-    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
-    out(&format!(
-        "  address  {} on {} (MTU {mtu})",
-        list.join(", "),
-        args.tun_name
-    ));
-
-    // A TSr covering a whole family means a full tunnel for it: split default routes
-    // plus a pinned route to the gateway. Anything narrower is routed as it stands.
-    let mut full = Vec::new();
-    let mut routes = Vec::new();
-    for range in &info.routes {
-        let Some(nets) = corridor_model::IpNet::from_range(range.start, range.end) else {
-            continue;
-        };
-        for net in nets {
-            let family = Family::of(net.addr());
-            if net.prefix_len() == 0 {
-                if !full.contains(&family) {
-                    full.push(family);
-                }
-            } else {
-                let dest = IpNet::new(net.addr(), net.prefix_len())
-                    .map_err(system("bad traffic selector"))?;
-                routes.push(dest);
-            }
-        }
-    }
-    // Only families with an address can carry traffic.
-    full.retain(|f| addresses.iter().any(|a| a.family() == *f));
-    if profile.routing.mode == TunnelMode::Split && !full.is_empty() {
-        out("  note     the gateway offered a full tunnel; routing it as such");
-    }
-    for dest in &routes {
-        if addresses.iter().all(|a| a.family() != dest.family()) {
-            continue;
-        }
-        platform
-            .add_route(Route::via_device(*dest, args.tun_name.clone()))
-            .await
-            .map_err(system("cannot add a route"))?;
-        out(&format!("  route    {dest} via {}", args.tun_name));
-    }
-    if !full.is_empty() {
-        let added = platform
-            .full_tunnel(&args.tun_name, gateway, &full)
-            .await
-            .map_err(system("cannot route all traffic into the tunnel"))?;
-        for route in added {
-            let via = route
-                .gateway
-                .map(|g| format!("via {g} "))
-                .unwrap_or_default();
-            out(&format!(
-                "  route    {} {via}dev {}",
-                route.destination,
-                route.device.as_deref().unwrap_or("?")
-            ));
-        }
-    }
-
-    let servers = if profile.dns.servers.is_empty() {
-        info.assigned.dns.clone()
-    } else {
-        profile.dns.servers.clone()
-    };
-    let mut search_domains = info.assigned.dns_domains.clone();
-    for d in &profile.dns.search_domains {
-        if !search_domains.contains(d) {
-            search_domains.push(d.clone());
-        }
-    }
-    if args.no_dns {
-        out("  dns      left alone (--no-dns)");
-    } else if servers.is_empty() {
-        out("  dns      none assigned; left alone");
-    } else {
-        let dns = DnsConfig {
-            servers,
-            search_domains,
-        };
-        platform
-            .replace_resolv_conf(&args.resolv_conf, &dns)
-            .map_err(system("cannot write the DNS configuration"))?;
-        let servers: Vec<String> = dns.servers.iter().map(ToString::to_string).collect();
-        out(&format!(
-            "  dns      {} (search {}) in {}",
-            servers.join(", "),
-            if dns.search_domains.is_empty() {
-                "-".to_string()
-            } else {
-                dns.search_domains.join(" ")
-            },
-            args.resolv_conf.display()
-        ));
-    }
-    out(&format!(
-        "  suite    IKE {}; ESP {} on UDP {}",
-        info.ike_suite, info.esp_suite, info.remote_port
-    ));
-    Ok(tun)
 }
