@@ -8,16 +8,14 @@
 //! ends, the next start (or the exit path here) puts the host back as it was.
 
 use std::io::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use corridor_model::Profile;
-use corridor_platform::{Platform, Tun as _};
-use corridor_tunnel::session_driver::{
-    DeviceChannels, SessionDriver, SessionEvent, SessionOptions,
-};
-use corridor_tunnel::{KeyLog, ike_config};
+use corridor_platform::{Platform, Tun as _, TunDevice};
+use corridor_tunnel::session_driver::DatagramBatch;
+use corridor_tunnel::session_driver::{SessionDriver, SessionEvent, SessionOptions};
+use corridor_tunnel::{KeyLog, PacketDevice, ike_config};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,10 +26,55 @@ use crate::pidfile::PidFile;
 
 /// How long we wait for the gateway to answer our Delete.
 const DELETE_WAIT: Duration = Duration::from_secs(5);
-/// Packets queued between the TUN device and the session, each way.
-const QUEUE: usize = 1024;
-/// Read buffer for one packet from the TUN device.
-const TUN_BUFFER: usize = 65_536;
+
+/// The TUN device as the session driver's packet device. It exists only once the
+/// gateway has answered (its addresses and MTU come from the answer), so the driver
+/// gets a device that waits for it: reads wait, writes drop what comes before it.
+#[derive(Debug)]
+struct LateTun {
+    arrives: oneshot::Receiver<TunDevice>,
+    tun: Option<TunDevice>,
+}
+
+/// The platform's error as an I/O error, keeping the OS error code the driver uses to
+/// tell a failed device from a dropped packet.
+fn io_error(e: corridor_platform::Error) -> std::io::Error {
+    match e {
+        corridor_platform::Error::Tun { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+impl PacketDevice for LateTun {
+    async fn recv_batch(
+        &mut self,
+        bufs: &mut [&mut [u8]],
+        sizes: &mut [usize],
+    ) -> std::io::Result<usize> {
+        if self.tun.is_none() {
+            // Waiting on the receiver by reference is cancel-safe.
+            match (&mut self.arrives).await {
+                Ok(tun) => self.tun = Some(tun),
+                // The device will never come: setting up the network failed.
+                Err(_) => return Ok(0),
+            }
+        }
+        match &mut self.tun {
+            Some(tun) => tun.recv_batch(bufs, sizes).await.map_err(io_error),
+            None => Ok(0),
+        }
+    }
+
+    async fn send_batch(&mut self, packets: &DatagramBatch) -> std::io::Result<usize> {
+        match &mut self.tun {
+            Some(tun) => tun
+                .send_batch(packets.as_bytes(), packets.segments())
+                .await
+                .map_err(io_error),
+            None => Ok(0),
+        }
+    }
+}
 
 /// Runs `corridor up`.
 pub(crate) fn run(dir: Option<std::path::PathBuf>, args: UpArgs) -> Result<(), Failure> {
@@ -108,8 +151,7 @@ async fn up(
         profile.gateway.host
     ));
 
-    let (to_tunnel_tx, to_tunnel) = mpsc::channel::<Vec<u8>>(QUEUE);
-    let (from_tunnel, mut from_tunnel_rx) = mpsc::channel::<Vec<u8>>(QUEUE);
+    let (tun_tx, arrives) = oneshot::channel::<TunDevice>();
     let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -127,10 +169,7 @@ async fn up(
         };
         driver
             .run(
-                DeviceChannels {
-                    to_tunnel,
-                    from_tunnel,
-                },
+                LateTun { arrives, tun: None },
                 shutdown,
                 DELETE_WAIT,
                 &mut on_event,
@@ -139,7 +178,6 @@ async fn up(
     });
 
     let mut stop_tx = Some(stop_tx);
-    let mut bridges = Vec::new();
     let connected = tokio::select! {
         info = connected_rx.recv() => info,
         end = &mut session => {
@@ -159,23 +197,8 @@ async fn up(
                     "connected in {} ms",
                     started.elapsed().as_millis()
                 ));
-                let tun = Arc::new(tun);
-                let reader = Arc::clone(&tun);
-                bridges.push(tokio::spawn(async move {
-                    let mut buf = vec![0u8; TUN_BUFFER];
-                    while let Ok(n) = reader.recv(&mut buf).await {
-                        let Some(packet) = buf.get(..n) else { continue };
-                        if to_tunnel_tx.send(packet.to_vec()).await.is_err() {
-                            break;
-                        }
-                    }
-                }));
-                bridges.push(tokio::spawn(async move {
-                    while let Some(packet) = from_tunnel_rx.recv().await {
-                        // A refused packet is dropped, as a full device queue would.
-                        let _ = tun.send(&packet).await;
-                    }
-                }));
+                // If the session already ended, it drops the device with the driver.
+                let _ = tun_tx.send(tun);
             }
             Err(e) => {
                 setup_error = Some(e);
@@ -187,12 +210,6 @@ async fn up(
     }
 
     let end = (&mut session).await;
-    for bridge in &bridges {
-        bridge.abort();
-    }
-    for bridge in bridges {
-        let _ = bridge.await;
-    }
     drop(stop_tx);
     let restored = platform.restore().await;
     match &restored {

@@ -22,8 +22,10 @@ mod imp;
 mod imp;
 
 mod platform;
+#[cfg(target_os = "linux")]
+pub mod resolved;
 
-pub use dns::DnsConfig;
+pub use dns::{DnsBackend, DnsConfig, DnsMode};
 pub use error::{Error, Result};
 pub use imp::{OsNetwork, TunDevice};
 pub use journal::{Change, Journal};
@@ -34,8 +36,17 @@ pub use types::{
 };
 
 use std::future::Future;
+use std::ops::Range;
 
-/// A layer-3 virtual interface: every read and write is one IP packet.
+/// How many packets one [`Tun::recv_batch`] may need room for: a TCP super-packet of
+/// 64 KiB split at an MTU of 576 or more fits, and [`Tun::send_batch`] coalesces this
+/// many packets at a time.
+pub const TUN_BATCH: usize = 128;
+
+/// A layer-3 virtual interface carrying IP packets, one at a time ([`Tun::recv`],
+/// [`Tun::send`]) or in batches ([`Tun::recv_batch`], [`Tun::send_batch`]). Whatever
+/// offloads the device uses internally, callers only ever see plain IP packets no
+/// larger than the MTU.
 pub trait Tun: Send + Sync + std::fmt::Debug {
     /// Interface name.
     fn name(&self) -> &str;
@@ -45,6 +56,55 @@ pub trait Tun: Send + Sync + std::fmt::Debug {
     fn recv(&self, buf: &mut [u8]) -> impl Future<Output = Result<usize>> + Send;
     /// Hands one decrypted inner packet to the host stack.
     fn send(&self, packet: &[u8]) -> impl Future<Output = Result<usize>> + Send;
+
+    /// Waits for packets the host routed into the tunnel and writes them to the front of
+    /// `bufs` (packet `i` is `bufs[i][..sizes[i]]`); returns how many. Give
+    /// [`TUN_BATCH`] buffers of at least the MTU each: with segmentation offload one
+    /// read may yield dozens of packets. Cancel-safe: no packet is lost when the
+    /// future is dropped before it completes.
+    ///
+    /// The default reads one packet with [`Tun::recv`].
+    fn recv_batch(
+        &mut self,
+        bufs: &mut [&mut [u8]],
+        sizes: &mut [usize],
+    ) -> impl Future<Output = Result<usize>> + Send {
+        async move {
+            let (Some(buf), Some(size)) = (bufs.first_mut(), sizes.first_mut()) else {
+                return Err(Error::Invalid {
+                    what: "batch buffers",
+                    detail: "none given".into(),
+                });
+            };
+            *size = self.recv(buf).await?;
+            Ok(1)
+        }
+    }
+
+    /// Hands decrypted inner packets to the host stack, coalescing what the device's
+    /// offloads allow: packet `i` is `bytes[packets[i]]` (the layout of a batch of
+    /// datagrams stored back to back). Returns how many packets were taken. An error
+    /// means some (not necessarily all) packets were dropped.
+    ///
+    /// The default writes them one by one with [`Tun::send`].
+    fn send_batch(
+        &mut self,
+        bytes: &[u8],
+        packets: &[Range<usize>],
+    ) -> impl Future<Output = Result<usize>> + Send {
+        async move {
+            let mut sent = 0;
+            for range in packets {
+                let packet = bytes.get(range.clone()).ok_or_else(|| Error::Invalid {
+                    what: "packet range",
+                    detail: format!("{range:?} lies outside {} bytes", bytes.len()),
+                })?;
+                self.send(packet).await?;
+                sent += 1;
+            }
+            Ok(sent)
+        }
+    }
 }
 
 /// The host's network configuration, per OS. Removal operations are idempotent:

@@ -1,8 +1,10 @@
-//! Linux: TUN through `/dev/net/tun` (tun-rs), addresses and routes through
-//! rtnetlink. No `ioctl` or `unsafe` here: the crates own those.
+//! Linux: TUN through `/dev/net/tun` (tun-rs, with its virtio-net offloads), addresses
+//! and routes through rtnetlink. No `ioctl` or `unsafe` here: the crates own those.
 
 use std::collections::HashMap;
+use std::io::IoSlice;
 use std::net::IpAddr;
+use std::ops::Range;
 
 use futures_util::TryStreamExt;
 use netlink_packet_route::AddressFamily;
@@ -21,16 +23,70 @@ const ESRCH: i32 = 3;
 const EADDRNOTAVAIL: i32 = 99;
 
 /// A Linux TUN device (`IFF_TUN | IFF_NO_PI`), removed by the kernel when dropped.
+///
+/// Opened with `IFF_VNET_HDR` and TCP (and, from Linux 6.2, UDP) segmentation
+/// offload when the kernel allows: the host stack then hands over super-packets of up
+/// to 64 KiB, one read for dozens of MTU-sized packets, and takes coalesced ones, which
+/// spares it most of its per-packet work. tun-rs does the splitting, the checksums and
+/// the coalescing; this type keeps the buffers they need so that the data path does
+/// not allocate.
 pub struct TunDevice {
     name: String,
     dev: tun_rs::AsyncDevice,
+    capabilities: TunCapabilities,
+    mtu: usize,
+    /// Read-side scratch; locked only by [`Tun::recv`], which must share the device.
+    rx: tokio::sync::Mutex<RxScratch>,
+    tx: TxScratch,
 }
+
+/// What a read of an offload device needs beyond the caller's buffers.
+#[derive(Default)]
+struct RxScratch {
+    /// One raw read: the virtio-net header and a (super-)packet.
+    raw: Vec<u8>,
+    /// Packets of the last super-packet that [`Tun::recv`] has not returned yet,
+    /// `mtu` bytes apart in `storage`.
+    storage: Vec<u8>,
+    sizes: Vec<usize>,
+    next: usize,
+    count: usize,
+}
+
+/// What a batched write needs: packets with room for the virtio-net header in front,
+/// in buffers coalescing may grow, and the tables coalescing works with.
+struct TxScratch {
+    bufs: Vec<Vec<u8>>,
+    gro: tun_rs::GROTable,
+}
+
+/// The header of a write that asks for no offload: the packet is complete as it is.
+const PLAIN_VNET_HDR: [u8; tun_rs::VIRTIO_NET_HDR_LEN] = [0; tun_rs::VIRTIO_NET_HDR_LEN];
+/// The largest raw read from an offload device: the header and a 64 KiB super-packet.
+const RAW_READ: usize = tun_rs::VIRTIO_NET_HDR_LEN + 65_535;
+/// A batched read reads again while this many buffers are left, enough for one more
+/// super-packet split at the smallest MTU we configure (1280: IPv6's minimum).
+const ROOM_FOR_ANOTHER_READ: usize = 65_535 / 1280 + 1;
 
 impl std::fmt::Debug for TunDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TunDevice")
             .field("name", &self.name)
+            .field("capabilities", &self.capabilities)
             .finish()
+    }
+}
+
+impl TunDevice {
+    fn error(&self, source: std::io::Error) -> Error {
+        tun_error(&self.name, source)
+    }
+}
+
+fn tun_error(name: &str, source: std::io::Error) -> Error {
+    Error::Tun {
+        name: name.to_string(),
+        source,
     }
 }
 
@@ -40,20 +96,191 @@ impl Tun for TunDevice {
     }
 
     fn capabilities(&self) -> TunCapabilities {
-        TunCapabilities { offload: false }
+        self.capabilities
     }
 
     async fn recv(&self, buf: &mut [u8]) -> Result<usize> {
-        self.dev.recv(buf).await.map_err(|source| Error::Tun {
-            name: self.name.clone(),
-            source,
-        })
+        if !self.capabilities.offload {
+            return self.dev.recv(buf).await.map_err(|e| self.error(e));
+        }
+        let mut rx = self.rx.lock().await;
+        let rx = &mut *rx;
+        while rx.next >= rx.count {
+            rx.raw.resize(RAW_READ, 0);
+            rx.storage.resize(self.mtu * tun_rs::IDEAL_BATCH_SIZE, 0);
+            rx.sizes.resize(tun_rs::IDEAL_BATCH_SIZE, 0);
+            let mut bufs: Vec<&mut [u8]> = rx.storage.chunks_mut(self.mtu).collect();
+            rx.count = self
+                .dev
+                .recv_multiple(&mut rx.raw, &mut bufs, &mut rx.sizes, 0)
+                .await
+                .map_err(|e| self.error(e))?;
+            rx.next = 0;
+        }
+        let index = rx.next;
+        rx.next += 1;
+        let size = rx.sizes.get(index).copied().unwrap_or(0);
+        let start = index * self.mtu;
+        let packet = rx.storage.get(start..start + size).unwrap_or_default();
+        let Some(out) = buf.get_mut(..packet.len()) else {
+            return Err(self.error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("a {} byte packet does not fit the buffer", packet.len()),
+            )));
+        };
+        out.copy_from_slice(packet);
+        Ok(packet.len())
     }
 
     async fn send(&self, packet: &[u8]) -> Result<usize> {
-        self.dev.send(packet).await.map_err(|source| Error::Tun {
-            name: self.name.clone(),
-            source,
+        if !self.capabilities.offload {
+            return self.dev.send(packet).await.map_err(|e| self.error(e));
+        }
+        let parts = [IoSlice::new(&PLAIN_VNET_HDR), IoSlice::new(packet)];
+        let n = self
+            .dev
+            .send_vectored(&parts)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(n.saturating_sub(PLAIN_VNET_HDR.len()))
+    }
+
+    async fn recv_batch(&mut self, bufs: &mut [&mut [u8]], sizes: &mut [usize]) -> Result<usize> {
+        let len = bufs.len().min(sizes.len());
+        let (bufs, sizes) = (&mut bufs[..len], &mut sizes[..len]);
+        if len == 0 {
+            return Err(Error::Invalid {
+                what: "batch buffers",
+                detail: "none given".into(),
+            });
+        }
+        let rx = self.rx.get_mut();
+        // Packets a single `recv` left behind come first.
+        if rx.next < rx.count {
+            let mut n = 0;
+            while rx.next < rx.count && n < len {
+                let size = rx.sizes.get(rx.next).copied().unwrap_or(0);
+                let start = rx.next * self.mtu;
+                let packet = rx.storage.get(start..start + size).unwrap_or_default();
+                if let Some(out) = bufs[n].get_mut(..packet.len()) {
+                    out.copy_from_slice(packet);
+                    sizes[n] = packet.len();
+                    n += 1;
+                }
+                rx.next += 1;
+            }
+            return Ok(n);
+        }
+        if !self.capabilities.offload {
+            sizes[0] = self
+                .dev
+                .recv(bufs[0])
+                .await
+                .map_err(|e| tun_error(&self.name, e))?;
+            let mut n = 1;
+            // More packets already queued come along without waiting.
+            while n < len {
+                match self.dev.try_recv(bufs[n]) {
+                    Ok(size) => {
+                        sizes[n] = size;
+                        n += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            return Ok(n);
+        }
+        rx.raw.resize(RAW_READ, 0);
+        let mut n = self
+            .dev
+            .recv_multiple(&mut rx.raw, bufs, sizes, 0)
+            .await
+            .map_err(|e| tun_error(&self.name, e))?;
+        while len - n >= ROOM_FOR_ANOTHER_READ {
+            match self
+                .dev
+                .try_recv_multiple(&mut rx.raw, &mut bufs[n..], &mut sizes[n..], 0)
+            {
+                Ok(more) => n += more,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // That packet is lost; those already split are returned.
+                Err(e) => {
+                    tracing::debug!(error = %e, device = %self.name, "dropped a TUN read");
+                    break;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    async fn send_batch(&mut self, bytes: &[u8], packets: &[Range<usize>]) -> Result<usize> {
+        let header = tun_rs::VIRTIO_NET_HDR_LEN;
+        let mut taken = 0;
+        let mut failure = None;
+        for chunk in packets.chunks(self.tx.bufs.len().max(1)) {
+            let mut n = 0;
+            for range in chunk {
+                let (Some(packet), Some(buf)) = (bytes.get(range.clone()), self.tx.bufs.get_mut(n))
+                else {
+                    continue;
+                };
+                buf.clear();
+                buf.resize(header, 0);
+                buf.extend_from_slice(packet);
+                n += 1;
+            }
+            taken += n;
+            // Without offload tun-rs writes each buffer from `header` on, one by one.
+            if let Err(e) = self
+                .dev
+                .send_multiple(&mut self.tx.gro, &mut self.tx.bufs[..n], header)
+                .await
+            {
+                failure = Some(e);
+            }
+        }
+        match failure {
+            Some(e) => Err(self.error(e)),
+            None => Ok(taken),
+        }
+    }
+}
+
+impl TunDevice {
+    /// Opens `name` with offloads if the kernel allows, else as a plain TUN device.
+    fn open(name: &str, mtu: u16) -> Result<Self> {
+        let build = |offload: bool| {
+            tun_rs::DeviceBuilder::new()
+                .name(name)
+                .mtu(mtu)
+                .offload(offload)
+                .enable(true)
+                .build_async()
+        };
+        let dev = match build(true) {
+            Ok(dev) => dev,
+            Err(e) => {
+                tracing::debug!(error = %e, "TUN offloads refused; plain packets");
+                build(false).map_err(|source| Error::Tun {
+                    name: name.to_string(),
+                    source,
+                })?
+            }
+        };
+        let capabilities = TunCapabilities {
+            offload: dev.tcp_gso(),
+            udp_offload: dev.udp_gso(),
+        };
+        Ok(Self {
+            name: name.to_string(),
+            dev,
+            capabilities,
+            mtu: usize::from(mtu),
+            rx: tokio::sync::Mutex::new(RxScratch::default()),
+            tx: TxScratch {
+                bufs: vec![Vec::new(); crate::TUN_BATCH],
+                gro: tun_rs::GROTable::new(),
+            },
         })
     }
 }
@@ -158,19 +385,7 @@ impl NetworkOs for OsNetwork {
     type Tun = TunDevice;
 
     async fn create_tun(&self, name: &str, mtu: u16) -> Result<TunDevice> {
-        let dev = tun_rs::DeviceBuilder::new()
-            .name(name)
-            .mtu(mtu)
-            .enable(true)
-            .build_async()
-            .map_err(|source| Error::Tun {
-                name: name.to_string(),
-                source,
-            })?;
-        Ok(TunDevice {
-            name: name.to_string(),
-            dev,
-        })
+        TunDevice::open(name, mtu)
     }
 
     async fn delete_link(&self, name: &str) -> Result<bool> {

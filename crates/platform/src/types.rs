@@ -154,9 +154,16 @@ pub struct TunConfig {
 /// What the created TUN device can do beyond plain IP packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TunCapabilities {
-    /// The device was opened with a virtio-net header (`IFF_VNET_HDR`) and TSO/USO
-    /// offloads. Not requested yet: every read and write is one plain IP packet.
+    /// The device was opened with a virtio-net header (`IFF_VNET_HDR`) and TCP
+    /// segmentation offload: the host hands over TCP super-packets, which
+    /// [`Tun::recv_batch`](crate::Tun::recv_batch) splits into MTU-sized packets, and
+    /// [`Tun::send_batch`](crate::Tun::send_batch) coalesces consecutive TCP segments
+    /// of one flow (GRO) before writing. `false` when the kernel refused: every read
+    /// and write is then one plain IP packet.
     pub offload: bool,
+    /// UDP segmentation offload (USO, Linux 6.2) is on as well, so UDP datagrams are
+    /// split and coalesced like TCP segments.
+    pub udp_offload: bool,
 }
 
 /// The split default routes for a full tunnel on `device`: `0.0.0.0/1` and

@@ -7,6 +7,8 @@
 //!   [`corridor_ike::Initiator`] until the IKE SA is up, then keeps or deletes it;
 //! - [`session_driver`]: runs a whole [`corridor_session::Session`] (IKE SA and ESP
 //!   Child SA) over the sockets, exchanging inner packets with a packet device;
+//! - [`packet_device`]: what such a device offers (batched reads and writes), and a
+//!   channel-backed one for tests;
 //! - [`keylog`]: opt-in key logging in Wireshark's formats, for packet analysis.
 
 #![forbid(unsafe_code)]
@@ -16,10 +18,13 @@
 mod dn;
 pub mod ike_driver;
 pub mod keylog;
+pub mod packet_device;
 pub mod profile_config;
 pub mod session_driver;
+mod udp_batch;
 
 pub use ike_driver::{DriverError, IkeDriver, Progress, Stats};
 pub use keylog::KeyLog;
+pub use packet_device::{DeviceChannels, PacketDevice};
 pub use profile_config::{ConfigError, ConnectSecrets, ike_config};
-pub use session_driver::{DeviceChannels, DriverStats, SessionDriver, SessionEnd};
+pub use session_driver::{DriverStats, SessionDriver, SessionEnd};

@@ -1,16 +1,17 @@
 //! The tokio driver around the sans-IO [`Session`]: the IKE SA and its ESP Child SA
 //! over real UDP sockets, with inner packets exchanged with a packet device.
 //!
-//! The device is a pair of channels ([`DeviceChannels`]) so that a TUN device, or a
-//! test, can be plugged in without this module knowing which. Following the session's
-//! call order (see `corridor_session::Session`), the driver keeps one UDP socket
-//! connected to the gateway's IKE port (normally 500) and one to 4500, which carries
-//! ESP in UDP and IKE after NAT detection (RFC 3948). Each wakeup drains several
-//! datagrams or device packets before polling the session again, so that a burst costs
-//! one pass through the loop rather than one per packet.
+//! The device is anything that implements [`PacketDevice`] (a TUN device, or
+//! [`DeviceChannels`] in a test), so that this module does not know which. Following the
+//! session's call order (see `corridor_session::Session`), the driver keeps one UDP
+//! socket connected to the gateway's IKE port (normally 500) and one to 4500, which
+//! carries ESP in UDP and IKE after NAT detection (RFC 3948).
 //!
-//! Next steps for throughput: batched receive (`recvmmsg`) and segmented send (UDP GSO,
-//! [`DatagramBatch::gso_segment_size`]) on the 4500 socket.
+//! Everything moves in batches through buffers allocated once: the device hands over
+//! up to [`DEVICE_BATCH`] packets per read, their ESP datagrams leave in runs of equal
+//! size with one system call each (UDP GSO), and once the Child SA is up datagrams
+//! arrive many per system call (`recvmmsg`, UDP GRO; see [`crate::udp_batch`]). A
+//! burst costs one pass through the loop rather than one per packet.
 
 use std::future::Future;
 use std::io;
@@ -18,36 +19,30 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corridor_esp::DatagramBatch;
+pub use corridor_esp::DatagramBatch;
 use corridor_ike::{IkeConfig, Transmit};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 
 pub use corridor_session::{
     ConnectionInfo, DisconnectReason, Session, SessionError, SessionEvent, SessionOptions,
     SessionStats,
 };
 
+pub use crate::packet_device::{DEVICE_BATCH, DeviceChannels, MAX_PACKET, PacketDevice};
+
 use crate::ike_driver::{DriverError, NAT_T_PORT, connected_socket, resolve, send_to_gateway};
 use crate::keylog::KeyLog;
 use crate::profile_config::PSK_IDENTITY_FROM_LOCAL_ADDRESS;
+use crate::udp_batch::EspSocket;
 
 /// At most this many datagrams are read from one socket per wakeup, so that a flood on
 /// one socket cannot starve the device, the other socket or the timer.
 const MAX_DATAGRAMS_PER_WAKEUP: usize = 64;
-/// At most this many device packets are encapsulated per wakeup.
-const MAX_PACKETS_PER_WAKEUP: usize = 64;
+/// With batched receives, at most this many system calls per wakeup (each up to
+/// `quinn_udp::BATCH_SIZE` buffers of coalesced datagrams).
+const MAX_BATCHED_RECEIVES_PER_WAKEUP: usize = 4;
 /// Receive buffer: the largest UDP payload.
 const RECV_BUFFER: usize = 65_536;
-
-/// The packet device side of a session: inner IP packets, one per `Vec`.
-#[derive(Debug)]
-pub struct DeviceChannels {
-    /// Packets to send through the tunnel (what a TUN device reads from the OS).
-    pub to_tunnel: mpsc::Receiver<Vec<u8>>,
-    /// Packets that came out of the tunnel (what a TUN device writes to the OS).
-    pub from_tunnel: mpsc::Sender<Vec<u8>>,
-}
 
 /// Counters of what went over the sockets and the device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -60,6 +55,11 @@ pub struct DriverStats {
     pub send_errors: u64,
     /// Inner packets dropped because the device did not take them (full or closed).
     pub device_drops: u64,
+    /// Device reads dropped because the device reported a bad packet.
+    pub device_read_errors: u64,
+    /// Whether the 4500 socket switched to batched I/O (GSO, GRO, `recvmmsg`) once the
+    /// Child SA was up.
+    pub batched_udp: bool,
 }
 
 /// How a session that ran to its end ended.
@@ -89,6 +89,26 @@ pub struct SessionDriver {
     inbound: DatagramBatch,
     /// ESP datagrams encapsulated in this wakeup, for the 4500 socket.
     outbound: DatagramBatch,
+    /// Batched I/O on the 4500 socket, from the first ESP packet on.
+    esp_socket: Option<EspSocket>,
+    /// Whether switching to batched I/O was tried (it is tried once).
+    esp_socket_tried: bool,
+}
+
+/// The driver's receive buffers for the device: [`DEVICE_BATCH`] packets of at most
+/// [`MAX_PACKET`] bytes, allocated once (and only touched where packets land).
+struct DeviceBuffers {
+    storage: Vec<u8>,
+    sizes: Vec<usize>,
+}
+
+impl DeviceBuffers {
+    fn new() -> Self {
+        Self {
+            storage: vec![0; DEVICE_BATCH * MAX_PACKET],
+            sizes: vec![0; DEVICE_BATCH],
+        }
+    }
 }
 
 fn now() -> Instant {
@@ -133,8 +153,10 @@ impl SessionDriver {
             keylog,
             stats: DriverStats::default(),
             buf: vec![0; RECV_BUFFER],
-            inbound: DatagramBatch::new(),
-            outbound: DatagramBatch::new(),
+            inbound: DatagramBatch::with_capacity(DEVICE_BATCH, DEVICE_BATCH * 1500),
+            outbound: DatagramBatch::with_capacity(DEVICE_BATCH, DEVICE_BATCH * 1600),
+            esp_socket: None,
+            esp_socket_tried: false,
         })
     }
 
@@ -149,17 +171,17 @@ impl SessionDriver {
     }
 
     /// Connects and carries packets between `device` and the gateway until the session
-    /// ends. When `shutdown` completes (or the device's sending side is dropped), deletes
-    /// the IKE SA and waits at most `delete_wait` for the gateway's answer.
+    /// ends. When `shutdown` completes (or the device goes away), deletes the IKE SA and
+    /// waits at most `delete_wait` for the gateway's answer.
     ///
     /// `on_event` sees every session event as it happens (`Connected` carries what the
     /// device and routes need).
     ///
     /// # Errors
     /// The session failed ([`DriverError::Session`]).
-    pub async fn run(
+    pub async fn run<D: PacketDevice>(
         mut self,
-        mut device: DeviceChannels,
+        mut device: D,
         shutdown: impl Future<Output = ()>,
         delete_wait: Duration,
         on_event: &mut (dyn FnMut(&SessionEvent) + Send),
@@ -167,7 +189,7 @@ impl SessionDriver {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut closing_until: Option<Instant> = None;
         let mut device_open = true;
-        let mut packets: Vec<Vec<u8>> = Vec::with_capacity(MAX_PACKETS_PER_WAKEUP);
+        let mut buffers = DeviceBuffers::new();
         self.session.connect(now());
         loop {
             self.flush().await;
@@ -205,31 +227,68 @@ impl SessionDriver {
                 }
             };
             let read_device = device_open && self.session.is_connected();
+            if read_device && !self.esp_socket_tried {
+                self.enable_batched_udp();
+            }
+            let DeviceBuffers { storage, sizes } = &mut buffers;
+            let mut bufs: [&mut [u8]; DEVICE_BATCH] = {
+                let mut chunks = storage.chunks_exact_mut(MAX_PACKET);
+                std::array::from_fn(|_| chunks.next().unwrap_or_default())
+            };
             tokio::select! {
                 () = &mut shutdown, if closing_until.is_none() => {
                     closing_until = Some(now() + delete_wait);
                     self.session.disconnect(now());
                 }
                 r = self.ike_socket.readable() => self.drain_socket(0, r),
-                r = self.nat_t_socket.readable() => self.drain_socket(1, r),
-                n = device.to_tunnel.recv_many(&mut packets, MAX_PACKETS_PER_WAKEUP),
-                    if read_device =>
-                {
-                    if n == 0 {
+                r = self.nat_t_socket.readable() => {
+                    self.drain_nat_t_socket(r, &mut device).await;
+                }
+                r = device.recv_batch(&mut bufs, sizes), if read_device => match r {
+                    Ok(0) => {
                         // The device went away: end the session as if asked to.
                         device_open = false;
                         if closing_until.is_none() {
                             closing_until = Some(now() + delete_wait);
                             self.session.disconnect(now());
                         }
-                    } else {
-                        self.encapsulate(&packets).await;
-                        packets.clear();
                     }
-                }
+                    Ok(n) => {
+                        let packets = bufs
+                            .iter()
+                            .zip(sizes.iter())
+                            .take(n)
+                            .map(|(buf, size)| buf.get(..*size).unwrap_or_default());
+                        self.encapsulate(packets).await;
+                    }
+                    Err(e) if e.raw_os_error().is_some() => {
+                        tracing::warn!(error = %e, "the packet device failed");
+                        device_open = false;
+                        if closing_until.is_none() {
+                            closing_until = Some(now() + delete_wait);
+                            self.session.disconnect(now());
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "dropped a device read");
+                        self.stats.device_read_errors += 1;
+                    }
+                },
                 () = sleep => self.session.handle_timeout(now()),
             }
-            self.deliver(&device.from_tunnel);
+            self.deliver(&mut device).await;
+        }
+    }
+
+    /// Switches the 4500 socket to batched I/O; on failure it stays as it is.
+    fn enable_batched_udp(&mut self) {
+        self.esp_socket_tried = true;
+        match EspSocket::new(&self.nat_t_socket) {
+            Ok(socket) => {
+                self.esp_socket = Some(socket);
+                self.stats.batched_udp = true;
+            }
+            Err(e) => tracing::debug!(error = %e, "no batched I/O on the ESP socket"),
         }
     }
 
@@ -289,26 +348,81 @@ impl SessionDriver {
         }
     }
 
+    /// Reads what the 4500 socket holds: in batches once [`EspSocket`] is on (handing
+    /// the inner packets to the device after each system call), else one datagram at a
+    /// time.
+    async fn drain_nat_t_socket(
+        &mut self,
+        readiness: io::Result<()>,
+        device: &mut impl PacketDevice,
+    ) {
+        if let Err(e) = readiness {
+            tracing::debug!(error = %e, "socket readiness error");
+            return;
+        }
+        if self.esp_socket.is_none() {
+            self.drain_socket(1, Ok(()));
+            return;
+        }
+        let from = SocketAddr::new(self.gateway.ip(), NAT_T_PORT);
+        for _ in 0..MAX_BATCHED_RECEIVES_PER_WAKEUP {
+            let Some(esp_socket) = &mut self.esp_socket else {
+                return;
+            };
+            let now = now();
+            let (session, inbound) = (&mut self.session, &mut self.inbound);
+            match esp_socket.try_recv(&self.nat_t_socket, |datagram| {
+                if let Some(inner) = session
+                    .handle_datagram(now, from, datagram)
+                    .and_then(|range| datagram.get(range))
+                {
+                    inbound.push(inner);
+                }
+            }) {
+                Ok(n) => self.stats.received[1] += n as u64,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!(error = %e, "receive error");
+                    return;
+                }
+            }
+            self.deliver(device).await;
+        }
+    }
+
     /// Hands the inner packets collected in `self.inbound` to the device. A full or
     /// closed device drops them (as a TUN device's queue would) rather than stalling
     /// the session.
-    fn deliver(&mut self, to_device: &mpsc::Sender<Vec<u8>>) {
-        for packet in self.inbound.iter() {
-            if to_device.try_send(packet.to_vec()).is_err() {
-                self.stats.device_drops += 1;
-            }
+    async fn deliver(&mut self, device: &mut impl PacketDevice) {
+        if self.inbound.is_empty() {
+            return;
         }
+        let count = self.inbound.len();
+        let taken = match device.send_batch(&self.inbound).await {
+            Ok(taken) => taken.min(count),
+            Err(e) => {
+                tracing::debug!(error = %e, "the device refused packets");
+                0
+            }
+        };
+        self.stats.device_drops += (count - taken) as u64;
         self.inbound.clear();
     }
 
     /// Encapsulates `packets` and sends the ESP datagrams to the gateway's port 4500.
-    async fn encapsulate(&mut self, packets: &[Vec<u8>]) {
+    async fn encapsulate<'p>(&mut self, packets: impl Iterator<Item = &'p [u8]>) {
         self.outbound.clear();
-        self.session.handle_tun_packets(
-            now(),
-            packets.iter().map(Vec::as_slice),
-            &mut self.outbound,
-        );
+        self.session
+            .handle_tun_packets(now(), packets, &mut self.outbound);
+        if let Some(esp_socket) = &self.esp_socket {
+            let to = SocketAddr::new(self.gateway.ip(), NAT_T_PORT);
+            let sent = esp_socket
+                .send(&self.nat_t_socket, to, &self.outbound)
+                .await;
+            self.stats.sent[1] += sent.datagrams;
+            self.stats.send_errors += sent.errors;
+            return;
+        }
         for datagram in self.outbound.iter() {
             send_to_gateway(
                 [&self.ike_socket, &self.nat_t_socket],
