@@ -1,6 +1,6 @@
 //! DNS by replacing a `resolv.conf`-format file, with a durable backup.
 //!
-//! This is the fallback for hosts without systemd-resolved. The path is a parameter
+//! This is the fallback for hosts without systemd-resolved (see `resolved.rs`). The path is a parameter
 //! so tests (and unusual hosts) never touch the real `/etc/resolv.conf`. Writes go to
 //! a temporary file in the same directory, are fsync'd and renamed into place, so a
 //! reader sees the old or the new file, never half of one. A symlinked file (the
@@ -23,6 +23,62 @@ pub struct DnsConfig {
     pub servers: Vec<IpAddr>,
     /// Search domains.
     pub search_domains: Vec<String>,
+}
+
+/// How name resolution is steered into the tunnel when systemd-resolved configures
+/// it per link (the `resolv.conf` fallback has one global list and ignores the mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsMode {
+    /// All traffic goes through the tunnel, so every query goes to the tunnel's
+    /// servers: the link gets the catch-all routing domain `~.` and DefaultRoute=yes.
+    /// The domains are search domains too.
+    FullTunnel,
+    /// Only the domains go to the tunnel's servers; each is a search domain, which
+    /// systemd-resolved also uses as a routing domain. See [`DnsMode::SplitRoutingOnly`].
+    Split,
+    /// Only the domains go to the tunnel's servers, as routing-only domains
+    /// (`~corp.example`): single-label names are not completed with them.
+    SplitRoutingOnly,
+}
+
+impl DnsMode {
+    /// Whether every query (not only the tunnel's domains) goes to the tunnel.
+    pub fn is_full_tunnel(self) -> bool {
+        self == Self::FullTunnel
+    }
+}
+
+/// Which mechanism [`crate::Platform::apply_dns`] used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsBackend {
+    /// systemd-resolved, configured on the tunnel link.
+    Resolved {
+        /// Interface index of the link.
+        ifindex: u32,
+    },
+    /// The `resolv.conf`-format file at `path` was replaced.
+    ResolvConf {
+        /// The file replaced.
+        path: PathBuf,
+    },
+}
+
+/// Checks that `domain` is a DNS name that fits a `resolv.conf` search line and a
+/// systemd-resolved domain list: letters, digits, `-`, `_` and `.`, at most 253 bytes.
+pub(crate) fn check_domain(domain: &str) -> Result<()> {
+    let ok = !domain.is_empty()
+        && domain.len() <= 253
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            what: "search domain",
+            detail: format!("{domain:?}"),
+        })
+    }
 }
 
 /// What was in place before the file was replaced.
@@ -56,16 +112,7 @@ pub fn render(config: &DnsConfig) -> Result<String> {
         out.push_str(&format!("nameserver {s}\n"));
     }
     for d in &config.search_domains {
-        let ok = !d.is_empty()
-            && d.len() <= 253
-            && d.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
-        if !ok {
-            return Err(Error::Invalid {
-                what: "search domain",
-                detail: format!("{d:?}"),
-            });
-        }
+        check_domain(d)?;
     }
     if !config.search_domains.is_empty() {
         out.push_str(&format!("search {}\n", config.search_domains.join(" ")));

@@ -39,6 +39,15 @@ pub enum Error {
         /// The kernel's answer.
         detail: String,
     },
+    /// systemd-resolved (or the D-Bus system bus in front of it) refused or failed a
+    /// request.
+    #[error("systemd-resolved: {op}: {detail}")]
+    Resolved {
+        /// The request (e.g. "SetLinkDNS on link 7").
+        op: String,
+        /// The bus's or the service's answer.
+        detail: String,
+    },
     /// Reading or writing the change journal failed.
     #[error("journal {path}: {source}")]
     JournalIo {

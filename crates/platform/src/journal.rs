@@ -43,6 +43,15 @@ pub enum Change {
         /// What was there before.
         original: Original,
     },
+    /// DNS was configured on a link through systemd-resolved; undo is `RevertLink`,
+    /// skipped when the link is gone (resolved drops its settings with it) or the
+    /// index now names another link.
+    ResolvedLink {
+        /// Interface index the settings were made on.
+        ifindex: u32,
+        /// Interface name, to tell a reused index from the original link.
+        ifname: String,
+    },
     /// A route was added; undo deletes it.
     RouteAdded {
         /// The route as added.

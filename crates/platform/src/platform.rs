@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use crate::dns::{self, DnsConfig};
+use crate::dns::{self, DnsBackend, DnsConfig, DnsMode};
 use crate::error::{Error, Result};
 use crate::journal::{Change, Journal};
 use crate::types::{
@@ -17,6 +17,8 @@ use crate::{NetworkOs, OsNetwork, TunDevice};
 pub struct Platform {
     os: OsNetwork,
     journal: Journal,
+    /// D-Bus address of the system bus, when not the default.
+    bus_address: Option<String>,
 }
 
 impl Platform {
@@ -25,7 +27,11 @@ impl Platform {
     pub async fn open(state_dir: &Path) -> Result<Self> {
         let journal = Journal::open(state_dir)?;
         let os = OsNetwork::connect()?;
-        Ok(Self { os, journal })
+        Ok(Self {
+            os,
+            journal,
+            bus_address: None,
+        })
     }
 
     /// The undo log.
@@ -143,6 +149,87 @@ impl Platform {
         dns::atomic_write(path, text.as_bytes())
     }
 
+    /// Uses the system bus at `address` (D-Bus address syntax, e.g.
+    /// `unix:path=/run/dbus/system_bus_socket`) to reach systemd-resolved, instead of
+    /// `DBUS_SYSTEM_BUS_ADDRESS` or the well-known socket. Set it before
+    /// [`Platform::restore`] too, so a crashed run's DNS is reverted on the same bus.
+    pub fn set_system_bus_address(&mut self, address: impl Into<String>) {
+        self.bus_address = Some(address.into());
+    }
+
+    /// Points name resolution at `config`: through systemd-resolved on `link` when it
+    /// runs (it owns `org.freedesktop.resolve1` on the system bus), with the routing
+    /// `mode` asks for (see `resolved::LinkSettings::new`); otherwise by replacing the
+    /// `resolv.conf`-format file at `resolv_conf` (normally `/etc/resolv.conf`) as
+    /// [`Platform::replace_resolv_conf`] does, where `mode` has no effect. Journalled
+    /// either way; calling it again while the tunnel is up updates the settings.
+    pub async fn apply_dns(
+        &mut self,
+        link: &str,
+        config: &DnsConfig,
+        mode: DnsMode,
+        resolv_conf: &Path,
+    ) -> Result<DnsBackend> {
+        #[cfg(target_os = "linux")]
+        {
+            let settings = crate::resolved::LinkSettings::new(config, mode)?;
+            if let Some(resolved) =
+                crate::resolved::Resolved::detect(self.bus_address.as_deref()).await?
+            {
+                check_ifname(link)?;
+                let ifindex = self
+                    .os
+                    .link_index(link)
+                    .await?
+                    .ok_or_else(|| Error::NoSuchInterface(link.to_string()))?;
+                let change = Change::ResolvedLink {
+                    ifindex,
+                    ifname: link.to_string(),
+                };
+                if !self.journal.entries().contains(&change) {
+                    self.journal.record(change)?;
+                }
+                resolved.apply(ifindex, &settings).await?;
+                tracing::info!(link, ifindex, ?mode, "DNS set through systemd-resolved");
+                return Ok(DnsBackend::Resolved { ifindex });
+            }
+        }
+        let _ = (link, mode);
+        self.replace_resolv_conf(resolv_conf, config)?;
+        tracing::info!(path = %resolv_conf.display(), "DNS set by replacing resolv.conf");
+        Ok(DnsBackend::ResolvConf {
+            path: resolv_conf.to_path_buf(),
+        })
+    }
+
+    /// Reverts what [`Platform::apply_dns`] set on a link through systemd-resolved.
+    /// `Ok(false)` when there is nothing to revert: the link is gone (resolved drops
+    /// its settings with it), its index now names another link, or resolved is not
+    /// running (its per-link settings do not outlive it).
+    async fn revert_resolved_link(&self, ifindex: u32, ifname: &str) -> Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            if self.os.link_index(ifname).await? != Some(ifindex) {
+                return Ok(false);
+            }
+            match crate::resolved::Resolved::detect(self.bus_address.as_deref()).await? {
+                Some(resolved) => resolved.revert(ifindex).await,
+                None => {
+                    tracing::warn!(
+                        ifname,
+                        "systemd-resolved is not running; nothing to revert on the link"
+                    );
+                    Ok(false)
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (ifindex, ifname);
+            Ok(false)
+        }
+    }
+
     /// Undoes every journalled change, newest first; returns how many entries were
     /// replayed. Idempotent: running it again (or after a crash mid-restore) finds
     /// nothing left and succeeds.
@@ -156,6 +243,9 @@ impl Platform {
                 }
                 Change::RouteAdded { route } => self.os.remove_route(route).await?,
                 Change::ResolvConfReplaced { path, original } => dns::put_back(path, original)?,
+                Change::ResolvedLink { ifindex, ifname } => {
+                    self.revert_resolved_link(*ifindex, ifname).await?
+                }
             };
             tracing::debug!(?change, removed = done, "restored");
             self.journal.pop()?;
