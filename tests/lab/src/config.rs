@@ -116,6 +116,7 @@ pub struct LabConfig {
     pub(crate) child_rekey: Option<Duration>,
     pub(crate) name: Option<String>,
     pub(crate) services: bool,
+    pub(crate) gateway_daemon: bool,
 }
 
 impl LabConfig {
@@ -140,6 +141,7 @@ impl LabConfig {
             child_rekey: None,
             name: None,
             services: true,
+            gateway_daemon: true,
         }
     }
 
@@ -213,6 +215,21 @@ impl LabConfig {
     pub fn services(mut self, on: bool) -> Self {
         self.services = on;
         self
+    }
+
+    /// Run strongSwan (charon) on the gateway. On by default; off leaves the gateway
+    /// namespace with its addresses, forwarding and masquerade but no IKE daemon, for a
+    /// gateway the test starts itself (e.g. `corridor-testpeer`, see
+    /// [`crate::testpeer`]). Without it, [`crate::Lab::gateway`] and
+    /// [`crate::Lab::swanctl`] fail and the gateway log is empty.
+    pub fn gateway_daemon(mut self, on: bool) -> Self {
+        self.gateway_daemon = on;
+        self
+    }
+
+    /// Whether strongSwan runs on the gateway.
+    pub fn has_gateway_daemon(&self) -> bool {
+        self.gateway_daemon
     }
 
     /// The scenario.

@@ -104,15 +104,17 @@ impl Lab {
         state(self).save()?;
         build?;
 
-        let (conf, creds) = gateway::config(&self.config, &self.pki);
-        let gw = Charon::start(
-            "gateway",
-            &self.netns(Host::Gateway),
-            &self.dir.join("gateway"),
-            &conf,
-            &creds,
-        )?;
-        self.gateway = Some(gw);
+        if self.config.gateway_daemon {
+            let (conf, creds) = gateway::config(&self.config, &self.pki);
+            let gw = Charon::start(
+                "gateway",
+                &self.netns(Host::Gateway),
+                &self.dir.join("gateway"),
+                &conf,
+                &creds,
+            )?;
+            self.gateway = Some(gw);
+        }
 
         if self.config.services {
             let lan_dir = self.dir.join("lan");

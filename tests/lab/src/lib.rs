@@ -43,8 +43,10 @@ pub mod preflight;
 mod process;
 mod profile;
 pub mod relay;
+pub mod resolved;
 mod services;
 pub mod strongswan;
+pub mod testpeer;
 pub mod topology;
 
 pub use cleanup::{DownReport, LabListing, LabState, down, list};
@@ -66,3 +68,4 @@ pub use services::Proto;
 pub use strongswan::Charon;
 pub use strongswan::client::{ClientOptions, StrongswanClient};
 pub use strongswan::gateway::CONNECTION as GATEWAY_CONNECTION;
+pub use testpeer::{TESTPEER_TUN, TestPeer, testpeer_args};
