@@ -8,6 +8,7 @@ mod args;
 mod diagnose;
 mod pidfile;
 mod profile_cmd;
+mod route_plan;
 mod summary;
 mod up;
 mod up_network;
