@@ -12,8 +12,12 @@
 //!   full tunnel for that family, reported as such.
 //! - `full`: split default routes for each family the gateway accepts whole; when it
 //!   narrowed a family, its TSr prefixes instead, reported.
+//! - `block_ipv4` / `block_ipv6`: every destination of that family not routed into the
+//!   tunnel is refused (split unreachable routes), except the excluded prefixes, the
+//!   gateway and the networks on the host's own links, whose more specific routes win.
+//!   A family routed whole into the tunnel needs no block.
 //! - `exclude` prefixes always bypass the tunnel, and so does the gateway itself whenever
-//!   a tunnel route would cover it (otherwise our own ESP packets would loop).
+//!   a tunnel or block route would cover it (otherwise our own ESP packets would loop).
 
 use std::net::IpAddr;
 
@@ -28,6 +32,10 @@ pub(crate) struct RoutePlan {
     pub(crate) full_v6: bool,
     /// Prefixes routed into the tunnel.
     pub(crate) tunnel: Vec<IpNet>,
+    /// Families whose traffic outside the tunnel is refused.
+    pub(crate) block_v4: bool,
+    /// See `block_v4`.
+    pub(crate) block_v6: bool,
     /// Prefixes pinned to the route they use now, outside the tunnel.
     pub(crate) bypass: Vec<IpNet>,
     /// Plain-language remarks for the user (what was not routed and why).
@@ -106,13 +114,15 @@ pub(crate) fn plan(
         }
     }
 
+    plan.block_v4 = routing.block_ipv4 && !plan.full_v4;
+    plan.block_v6 = routing.block_ipv6 && !plan.full_v6;
     for net in &routing.exclude {
         push_unique(&mut plan.bypass, *net);
     }
     let gateway_net = IpNet::host(gateway);
     let gateway_tunnelled = match gateway {
-        IpAddr::V4(_) => plan.full_v4,
-        IpAddr::V6(_) => plan.full_v6,
+        IpAddr::V4(_) => plan.full_v4 || plan.block_v4,
+        IpAddr::V6(_) => plan.full_v6 || plan.block_v6,
     } || plan.tunnel.iter().any(|n| n.contains(&gateway_net));
     let gateway_excluded = plan.bypass.iter().any(|n| n.contains(&gateway_net));
     if gateway_tunnelled && !gateway_excluded {
@@ -249,6 +259,21 @@ mod tests {
             gw(),
         );
         assert_eq!(p.bypass, vec![net("198.18.0.1/32")]);
+    }
+
+    #[test]
+    fn blocking_a_family_pins_the_gateway_unless_that_family_is_tunnelled_whole() {
+        let mut r = routing(TunnelMode::Split, &[], &[]);
+        r.block_ipv4 = true;
+        r.block_ipv6 = true;
+        let p = plan(&r, &[net("198.19.0.0/24")], true, false, gw());
+        assert!(p.block_v4 && p.block_v6);
+        assert_eq!(p.tunnel, vec![net("198.19.0.0/24")]);
+        assert_eq!(p.bypass, vec![net("198.18.0.1/32")]);
+
+        r.mode = TunnelMode::Full;
+        let p = plan(&r, &[net("0.0.0.0/0")], true, false, gw());
+        assert!(p.full_v4 && !p.block_v4 && p.block_v6);
     }
 
     #[test]

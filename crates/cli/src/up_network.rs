@@ -106,6 +106,22 @@ pub(crate) async fn configure(
             out(&format!("  route    {} via {device}", route.destination));
         }
     }
+    for (family, on) in [(Family::V4, plan.block_v4), (Family::V6, plan.block_v6)] {
+        if !on {
+            continue;
+        }
+        for route in split_default_routes(device, family) {
+            let block = Route::unreachable(route.destination);
+            platform
+                .add_route(block.clone())
+                .await
+                .map_err(system("cannot block traffic outside the tunnel"))?;
+            out(&format!(
+                "  route    unreachable {} (blocked outside the tunnel)",
+                block.destination
+            ));
+        }
+    }
     for note in &plan.notes {
         out(&format!("  note     {note}"));
     }

@@ -302,3 +302,74 @@ fn full_tunnel_with_an_excluded_prefix() {
         "the namespace differs after SIGTERM"
     );
 }
+
+/// Split tunnel with `block_ipv4` and `block_ipv6` from behind the NAT router, the
+/// gateway assigning IPv4 only: the LAN works through the tunnel, the outside host is
+/// refused over both families instead of being reached directly, and the gateway stays
+/// reachable (pinned) so the tunnel itself keeps working.
+#[test]
+fn split_tunnel_blocking_everything_else() {
+    let lab = start(LabConfig::new(Scenario::Psk).nat(true));
+    let mut profile = lab
+        .corridor_profile(&ProfileOptions::default())
+        .expect("profile");
+    profile["routing"]["block_ipv4"] = serde_json::json!(true);
+    profile["routing"]["block_ipv6"] = serde_json::json!(true);
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("blocked.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&profile).unwrap()).unwrap();
+    let state = dir.path().join("state");
+    let before = snapshot(&lab);
+    // Before the tunnel, the outside host answers over both families.
+    client(
+        &lab,
+        &["ping", "-c", "1", "-W", "2", &plan::OUTSIDE_V4.to_string()],
+        "",
+    );
+    client(
+        &lab,
+        &["ping", "-c", "1", "-W", "2", &plan::OUTSIDE_V6.to_string()],
+        "",
+    );
+
+    let mut up = up_until_connected(&lab, &path, &state, &[], "");
+    let context = up.output();
+    assert!(context.contains("unreachable 0.0.0.0/1"), "{context}");
+    assert!(context.contains("unreachable ::/1"), "{context}");
+    let page = curl(&lab, "http://intranet.corp.example/", &context);
+    assert_eq!(page, plan::LAN_PAGE);
+    for outside in [plan::OUTSIDE_V4, plan::OUTSIDE_V6] {
+        let run = lab
+            .exec_unchecked(
+                Host::Client,
+                &["ping", "-c", "1", "-W", "2", &outside.to_string()],
+            )
+            .unwrap();
+        assert!(
+            !run.success(),
+            "{outside} answered while blocked:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stderr.contains("unreachable") || run.stderr.contains("No route to host"),
+            "{outside}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    assert_ne!(route_device(&lab, lab.gateway_addr()), "corridor0");
+
+    assert!(signal(up.child.id(), "-TERM"));
+    let (status, output) = up.wait();
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert_eq!(
+        snapshot(&lab),
+        before,
+        "the namespace differs after SIGTERM"
+    );
+    client(
+        &lab,
+        &["ping", "-c", "1", "-W", "2", &plan::OUTSIDE_V6.to_string()],
+        "",
+    );
+}

@@ -7,7 +7,7 @@ use crate::dns::{self, DnsConfig};
 use crate::error::{Error, Result};
 use crate::journal::{Change, Journal};
 use crate::types::{
-    Family, IpNet, MAIN_TABLE, Route, TunConfig, check_ifname, split_default_routes,
+    Family, IpNet, MAIN_TABLE, Route, RouteKind, TunConfig, check_ifname, split_default_routes,
 };
 use crate::{NetworkOs, OsNetwork, TunDevice};
 
@@ -123,6 +123,7 @@ impl Platform {
             gateway: current.gateway,
             table: None,
             metric: None,
+            kind: RouteKind::Unicast,
         };
         self.add_route(pin.clone()).await?;
         Ok(Some(pin))
@@ -154,6 +155,7 @@ impl Platform {
             gateway: default.gateway,
             table: None,
             metric: None,
+            kind: RouteKind::Unicast,
         };
         self.add_route(pin.clone()).await?;
         added.push(pin);

@@ -139,6 +139,21 @@ pub struct Route {
     pub table: Option<u32>,
     /// Route metric (Linux "priority"); `None` leaves the kernel default.
     pub metric: Option<u32>,
+    /// Forward, or refuse.
+    #[serde(default)]
+    pub kind: RouteKind,
+}
+
+/// What a route does with the packets it matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// Forward them (out of `device`, via `gateway`).
+    #[default]
+    Unicast,
+    /// Refuse them with "network unreachable": how traffic that must not leave outside
+    /// the tunnel is stopped without a firewall.
+    Unreachable,
 }
 
 impl Route {
@@ -150,6 +165,19 @@ impl Route {
             gateway: None,
             table: None,
             metric: None,
+            kind: RouteKind::Unicast,
+        }
+    }
+
+    /// A route refusing everything to `destination` (main table, no device).
+    pub fn unreachable(destination: IpNet) -> Self {
+        Self {
+            destination,
+            device: None,
+            gateway: None,
+            table: None,
+            metric: None,
+            kind: RouteKind::Unreachable,
         }
     }
 
