@@ -17,7 +17,10 @@
 
 pub mod authz;
 pub mod caller;
+pub mod events;
 pub mod profiles;
+#[cfg(unix)]
+pub mod server;
 
 pub use authz::{Action, Owner, authorize};
 pub use caller::Caller;
