@@ -36,6 +36,61 @@ pub(crate) enum Command {
     /// Disconnect the tunnel `corridor up` runs (it deletes the SA and restores the
     /// network), and wait until that is done.
     Down(DownArgs),
+    /// Show the connections of the Corridor service (corridord). Exit status 1 when the
+    /// service cannot be reached.
+    Status(StatusArgs),
+    /// Show the Corridor service's recent log lines, and with --follow the new ones as
+    /// they come.
+    Logs(LogsArgs),
+}
+
+/// Where the service listens.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceArgs {
+    /// The service's socket.
+    #[arg(
+        long,
+        env = "CORRIDOR_SOCKET",
+        value_name = "PATH",
+        default_value = "/run/corridor/corridord.sock"
+    )]
+    pub(crate) socket: PathBuf,
+}
+
+/// `corridor status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print the service's answer as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
+}
+
+/// Log severity on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LevelArg {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// `corridor logs`.
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// Keep printing new lines until interrupted.
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+    /// How many recent lines to print first.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub(crate) lines: u32,
+    /// The least severe level to print.
+    #[arg(long, value_enum, default_value = "info")]
+    pub(crate) level: LevelArg,
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
 }
 
 /// `corridor up`.

@@ -8,6 +8,8 @@ mod args;
 mod diagnose;
 mod pidfile;
 mod profile_cmd;
+mod route_plan;
+mod service_cmd;
 mod summary;
 mod up;
 mod up_network;
@@ -54,6 +56,8 @@ fn main() -> ExitCode {
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
         Command::Up(args) => up::run(cli.profiles_dir, args),
+        Command::Status(args) => service_cmd::status(&args),
+        Command::Logs(args) => service_cmd::logs(&args),
         Command::Down(args) => pidfile::down(&args.state_dir, args.wait())
             .map(|pid| println!("corridor up (pid {pid}) disconnected and restored the network")),
     };

@@ -5,12 +5,15 @@
 use std::net::IpAddr;
 
 use anyhow::anyhow;
-use corridor_model::{Profile, TunnelMode};
-use corridor_platform::{DnsConfig, Family, IpNet, Platform, Route, TunConfig};
+use corridor_model::Profile;
+use corridor_platform::{
+    DnsConfig, Family, IpNet, Platform, Route, TunConfig, split_default_routes,
+};
 use corridor_tunnel::session_driver::ConnectionInfo;
 
 use crate::Failure;
 use crate::args::UpArgs;
+use crate::route_plan;
 use crate::up::{out, system};
 
 /// Creates the TUN device with the assigned addresses, installs the routes and the DNS
@@ -50,58 +53,77 @@ pub(crate) async fn configure(
         args.tun_name
     ));
 
-    // A TSr covering a whole family means a full tunnel for it: split default routes
-    // plus a pinned route to the gateway. Anything narrower is routed as it stands.
-    let mut full = Vec::new();
-    let mut routes = Vec::new();
-    for range in &info.routes {
-        let Some(nets) = corridor_model::IpNet::from_range(range.start, range.end) else {
-            continue;
-        };
-        for net in nets {
-            let family = Family::of(net.addr());
-            if net.prefix_len() == 0 {
-                if !full.contains(&family) {
-                    full.push(family);
-                }
-            } else {
-                let dest = IpNet::new(net.addr(), net.prefix_len())
-                    .map_err(system("bad traffic selector"))?;
-                routes.push(dest);
-            }
+    let selectors: Vec<corridor_model::IpNet> = info
+        .routes
+        .iter()
+        .filter_map(|range| corridor_model::IpNet::from_range(range.start, range.end))
+        .flatten()
+        .collect();
+    let has = |family| addresses.iter().any(|a| a.family() == family);
+    let plan = route_plan::plan(
+        &profile.routing,
+        &selectors,
+        has(Family::V4),
+        has(Family::V6),
+        gateway,
+    );
+    let device = args.tun_name.as_str();
+    // Bypasses first: the gateway's pin must be in place before a route covering it.
+    for net in &plan.bypass {
+        let dest = platform_net(net)?;
+        let pinned = platform
+            .bypass(dest, device)
+            .await
+            .map_err(system("cannot keep a prefix out of the tunnel"))?;
+        match pinned {
+            Some(route) => out(&format!(
+                "  route    {} {}",
+                route.destination,
+                describe(&route)
+            )),
+            None => out(&format!(
+                "  route    {dest} stays as it is (outside the tunnel)"
+            )),
         }
     }
-    // Only families with an address can carry traffic.
-    full.retain(|f| addresses.iter().any(|a| a.family() == *f));
-    if profile.routing.mode == TunnelMode::Split && !full.is_empty() {
-        out("  note     the gateway offered a full tunnel; routing it as such");
-    }
-    for dest in &routes {
-        if addresses.iter().all(|a| a.family() != dest.family()) {
-            continue;
-        }
+    for net in &plan.tunnel {
+        let dest = platform_net(net)?;
         platform
-            .add_route(Route::via_device(*dest, args.tun_name.clone()))
+            .add_route(Route::via_device(dest, device))
             .await
             .map_err(system("cannot add a route"))?;
-        out(&format!("  route    {dest} via {}", args.tun_name));
+        out(&format!("  route    {dest} via {device}"));
     }
-    if !full.is_empty() {
-        let added = platform
-            .full_tunnel(&args.tun_name, gateway, &full)
-            .await
-            .map_err(system("cannot route all traffic into the tunnel"))?;
-        for route in added {
-            let via = route
-                .gateway
-                .map(|g| format!("via {g} "))
-                .unwrap_or_default();
+    for (family, on) in [(Family::V4, plan.full_v4), (Family::V6, plan.full_v6)] {
+        if !on {
+            continue;
+        }
+        for route in split_default_routes(device, family) {
+            platform
+                .add_route(route.clone())
+                .await
+                .map_err(system("cannot route all traffic into the tunnel"))?;
+            out(&format!("  route    {} via {device}", route.destination));
+        }
+    }
+    for (family, on) in [(Family::V4, plan.block_v4), (Family::V6, plan.block_v6)] {
+        if !on {
+            continue;
+        }
+        for route in split_default_routes(device, family) {
+            let block = Route::unreachable(route.destination);
+            platform
+                .add_route(block.clone())
+                .await
+                .map_err(system("cannot block traffic outside the tunnel"))?;
             out(&format!(
-                "  route    {} {via}dev {}",
-                route.destination,
-                route.device.as_deref().unwrap_or("?")
+                "  route    unreachable {} (blocked outside the tunnel)",
+                block.destination
             ));
         }
+    }
+    for note in &plan.notes {
+        out(&format!("  note     {note}"));
     }
 
     let servers = if profile.dns.servers.is_empty() {
@@ -144,4 +166,17 @@ pub(crate) async fn configure(
         info.ike_suite, info.esp_suite, info.remote_port
     ));
     Ok(tun)
+}
+
+fn platform_net(net: &corridor_model::IpNet) -> Result<IpNet, Failure> {
+    IpNet::new(net.addr(), net.prefix_len()).map_err(system("bad prefix"))
+}
+
+/// `via 198.18.0.254 dev eth0`, `dev eth0`.
+fn describe(route: &Route) -> String {
+    let via = route
+        .gateway
+        .map(|g| format!("via {g} "))
+        .unwrap_or_default();
+    format!("{via}dev {}", route.device.as_deref().unwrap_or("?"))
 }

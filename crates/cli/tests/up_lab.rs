@@ -1,111 +1,13 @@
-//! `corridor up` against the lab's strongSwan gateway: the command runs in the client
-//! namespace, ping and HTTP reach the LAN host through its TUN device, and SIGTERM
-//! leaves the namespace's routes and addresses exactly as they were. Needs root; fails
-//! (never skips) when the lab cannot start.
+//! `corridor up` against the lab's strongSwan gateway with an explicit `--resolv-conf`:
+//! ping and HTTP reach the LAN host through its TUN device, SIGTERM leaves the
+//! namespace's routes and addresses exactly as they were, and a run killed with SIGKILL
+//! is cleaned up by the next. Needs root; fails (never skips) when the lab cannot start.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod support;
 
 use lab::{Host, Lab, LabConfig, Scenario};
+use support::{signal, snapshot, up_until_connected, wait_exit};
 use tempfile::TempDir;
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// `ip -j route` and `ip -j addr` (both families) in the client namespace.
-fn snapshot(lab: &Lab) -> Vec<String> {
-    [
-        &["ip", "-j", "-4", "route", "show", "table", "all"][..],
-        &["ip", "-j", "-6", "route", "show", "table", "all"],
-        &["ip", "-j", "addr"],
-    ]
-    .iter()
-    .map(|args| lab.exec(Host::Client, args).expect("ip").stdout)
-    .collect()
-}
-
-/// Runs `corridor up` in the client namespace until it prints `connected in`; returns
-/// the child, the time it took and the lines printed so far. Panics (after stopping
-/// the child) when it does not connect within 60 s.
-fn up_until_connected(
-    lab: &Lab,
-    profile: &std::path::Path,
-    state: &std::path::Path,
-    resolv: &std::path::Path,
-) -> (std::process::Child, Duration, Vec<String>) {
-    let started = Instant::now();
-    let mut child = lab
-        .command(Host::Client, env!("CARGO_BIN_EXE_corridor"))
-        .arg("up")
-        .arg(profile)
-        .arg("--state-dir")
-        .arg(state)
-        .arg("--resolv-conf")
-        .arg(resolv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run corridor up");
-    let stdout = child.stdout.take().unwrap();
-    let (line_tx, line_rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = line_tx.send(line);
-        }
-    });
-    let mut printed = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match line_rx.recv_timeout(left) {
-            Ok(line) => {
-                let done = line.starts_with("connected in");
-                printed.push(line);
-                if done {
-                    return (child, started.elapsed(), printed);
-                }
-            }
-            Err(_) => {
-                let _ = signal(child.id(), "-TERM");
-                let _ = child.wait();
-                panic!(
-                    "corridor up did not connect within 60 s\n--- stdout\n{}\n\
-                     --- gateway log (tail)\n{}",
-                    printed.join("\n"),
-                    tail(&lab.gateway_log(), 60)
-                );
-            }
-        }
-    }
-}
-
-/// Sends `sig` (`-TERM`, `-KILL`) to the process `pid` we started.
-fn signal(pid: u32, sig: &str) -> bool {
-    std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let wait_until = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < wait_until,
-            "corridor up did not exit within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A run killed with SIGKILL leaves its resolv.conf behind; the next `up` puts it back
 /// before connecting, and its own exit leaves the namespace as it was.
@@ -123,12 +25,14 @@ fn up_after_a_crash_restores_the_leftovers() {
     std::fs::write(&resolv, original).unwrap();
     let before = snapshot(&lab);
 
-    let (mut first, _, _) = up_until_connected(&lab, &profile, &state, &resolv);
-    assert!(signal(first.id(), "-KILL"));
-    let _ = first.wait();
+    let resolv_arg = resolv.to_str().unwrap();
+    let mut first = up_until_connected(&lab, &profile, &state, &["--resolv-conf", resolv_arg], "");
+    assert!(signal(first.child.id(), "-KILL"));
+    let _ = first.child.wait();
     assert_ne!(std::fs::read_to_string(&resolv).unwrap(), original);
 
-    let (mut second, _, printed) = up_until_connected(&lab, &profile, &state, &resolv);
+    let mut second = up_until_connected(&lab, &profile, &state, &["--resolv-conf", resolv_arg], "");
+    let printed = second.printed.clone();
     assert!(
         printed.iter().any(|l| l.starts_with("restored ")),
         "no restore reported:\n{}",
@@ -160,7 +64,7 @@ fn up_after_a_crash_restores_the_leftovers() {
         "{}",
         String::from_utf8_lossy(&down.stderr)
     );
-    assert_eq!(wait_exit(&mut second).code(), Some(0));
+    assert_eq!(wait_exit(&mut second.child).code(), Some(0));
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
         .args(["down", "--state-dir"])
         .arg(&state)
@@ -185,8 +89,13 @@ fn up_carries_ping_and_http_and_restores_on_sigterm() {
     std::fs::write(&resolv, original).unwrap();
     let before = snapshot(&lab);
 
-    let (mut child, connected_after, printed) =
-        up_until_connected(&lab, &profile, &dir.path().join("state"), &resolv);
+    let mut up = up_until_connected(
+        &lab,
+        &profile,
+        &dir.path().join("state"),
+        &["--resolv-conf", resolv.to_str().unwrap()],
+        "",
+    );
     let resolv_text = std::fs::read_to_string(&resolv).unwrap();
     let lan = lab.lan_host_addr();
     let ping = lab.exec_unchecked(
@@ -194,10 +103,9 @@ fn up_carries_ping_and_http_and_restores_on_sigterm() {
         &["ping", "-c", "3", "-W", "2", &lan.to_string()],
     );
     let http = lab.http_get(Host::Client, lan, "/");
-    assert!(signal(child.id(), "-TERM"));
-    let status = wait_exit(&mut child);
-    let output = printed.join("\n");
-    eprintln!("connected after {connected_after:?}\n{output}");
+    assert!(signal(up.child.id(), "-TERM"));
+    let (status, output) = up.wait();
+    eprintln!("connected after {:?}\n{output}", up.connected_after);
 
     let ping = ping.expect("ping");
     eprintln!("{}", ping.stdout);

@@ -140,8 +140,33 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes).map_err(&err)?;
     f.sync_all().map_err(&err)?;
     drop(f);
-    fs::rename(&tmp, path).map_err(&err)?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(&err)
+    match fs::rename(&tmp, path) {
+        Ok(()) => fs::File::open(dir).and_then(|d| d.sync_all()).map_err(&err),
+        // A file that is itself a mount point (a container's or `ip netns exec`'s
+        // bind-mounted /etc/resolv.conf) cannot be replaced, only rewritten in place.
+        Err(e) if e.raw_os_error() == Some(EBUSY) => {
+            let _ = fs::remove_file(&tmp);
+            write_in_place(path, bytes).map_err(&err)
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(err(e))
+        }
+    }
+}
+
+/// `EBUSY`, what rename(2) answers when the target is a mount point (the same number
+/// on every Linux architecture).
+const EBUSY: i32 = 16;
+
+/// Truncates and rewrites `path` through its existing inode, then syncs it.
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Saves what is at `path` so it can be put back; the backup lands in `state_dir`.

@@ -31,7 +31,7 @@ pub use imp::{OsNetwork, TunDevice};
 pub use journal::{Change, Journal};
 pub use platform::Platform;
 pub use types::{
-    Family, IpNet, MAIN_TABLE, Route, TunCapabilities, TunConfig, check_ifname,
+    Family, IpNet, MAIN_TABLE, Route, RouteKind, TunCapabilities, TunConfig, check_ifname,
     split_default_routes,
 };
 

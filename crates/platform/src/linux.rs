@@ -15,7 +15,7 @@ use netlink_packet_route::route::{
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::error::{Error, Result};
-use crate::types::{Family, IpNet, Route, TunCapabilities};
+use crate::types::{Family, IpNet, Route, RouteKind, TunCapabilities};
 use crate::{NetworkOs, Tun};
 
 const ENODEV: i32 = 19;
@@ -366,7 +366,9 @@ impl OsNetwork {
             .destination_prefix(route.destination.addr(), route.destination.prefix())
             .map_err(bad(route.destination))?
             .table_id(route.table_or_main());
-        if let Some(gw) = route.gateway {
+        if route.kind == RouteKind::Unreachable {
+            b = b.kind(RouteType::Unreachable);
+        } else if let Some(gw) = route.gateway {
             b = b.gateway(gw).map_err(bad(route.destination))?;
         } else {
             b = b.scope(RouteScope::Link);
@@ -480,7 +482,12 @@ impl NetworkOs for OsNetwork {
         let mut out = Vec::new();
         let mut routes = self.handle.route().get(filter).execute();
         while let Some(msg) = routes.try_next().await.map_err(nl_err("list routes"))? {
-            if msg.header.address_family != want_af || msg.header.kind != RouteType::Unicast {
+            let kind = match msg.header.kind {
+                RouteType::Unicast => RouteKind::Unicast,
+                RouteType::Unreachable => RouteKind::Unreachable,
+                _ => continue,
+            };
+            if msg.header.address_family != want_af {
                 continue;
             }
             let mut msg_table = u32::from(msg.header.table);
@@ -511,6 +518,7 @@ impl NetworkOs for OsNetwork {
                 gateway,
                 table: Some(msg_table),
                 metric,
+                kind,
             });
         }
         Ok(out)

@@ -7,7 +7,7 @@ use crate::dns::{self, DnsBackend, DnsConfig, DnsMode};
 use crate::error::{Error, Result};
 use crate::journal::{Change, Journal};
 use crate::types::{
-    Family, IpNet, MAIN_TABLE, Route, TunConfig, check_ifname, split_default_routes,
+    Family, IpNet, MAIN_TABLE, Route, RouteKind, TunConfig, check_ifname, split_default_routes,
 };
 use crate::{NetworkOs, OsNetwork, TunDevice};
 
@@ -90,6 +90,51 @@ impl Platform {
         self.os.list_routes(family, table).await
     }
 
+    /// Keeps `destination` out of the tunnel on `tunnel_device`: copies the route the
+    /// host uses for it now (the longest matching prefix in the main table that does not
+    /// go through the tunnel) onto `destination`, journalled. Returns the route added,
+    /// or `None` when the host already has a route for exactly `destination` (it stays
+    /// more specific than any tunnel route covering it) or no route at all (then there
+    /// is nothing to keep: the destination is unreachable either way).
+    pub async fn bypass(
+        &mut self,
+        destination: IpNet,
+        tunnel_device: &str,
+    ) -> Result<Option<Route>> {
+        let current = self
+            .os
+            .list_routes(destination.family(), MAIN_TABLE)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.device.as_deref() != Some(tunnel_device)
+                    && r.destination.prefix() <= destination.prefix()
+                    && r.destination.contains(destination.addr())
+            })
+            .max_by_key(|r| {
+                (
+                    r.destination.prefix(),
+                    std::cmp::Reverse(r.metric.unwrap_or(0)),
+                )
+            });
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        if current.destination == destination {
+            return Ok(None);
+        }
+        let pin = Route {
+            destination,
+            device: current.device,
+            gateway: current.gateway,
+            table: None,
+            metric: None,
+            kind: RouteKind::Unicast,
+        };
+        self.add_route(pin.clone()).await?;
+        Ok(Some(pin))
+    }
+
     /// Steers all traffic of `families` into `device` with the split routes
     /// ([`split_default_routes`]), after pinning a host route to `gateway` through the
     /// current default route so the ESP/IKE packets themselves do not loop into the
@@ -116,6 +161,7 @@ impl Platform {
             gateway: default.gateway,
             table: None,
             metric: None,
+            kind: RouteKind::Unicast,
         };
         self.add_route(pin.clone()).await?;
         added.push(pin);

@@ -85,6 +85,25 @@ impl IpNet {
     pub fn family(&self) -> Family {
         Family::of(self.addr)
     }
+
+    /// Whether `addr` lies inside this prefix (host bits of `self` are ignored).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.addr, addr) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
 }
 
 impl TryFrom<(IpAddr, u8)> for IpNet {
@@ -120,6 +139,21 @@ pub struct Route {
     pub table: Option<u32>,
     /// Route metric (Linux "priority"); `None` leaves the kernel default.
     pub metric: Option<u32>,
+    /// Forward, or refuse.
+    #[serde(default)]
+    pub kind: RouteKind,
+}
+
+/// What a route does with the packets it matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// Forward them (out of `device`, via `gateway`).
+    #[default]
+    Unicast,
+    /// Refuse them with "network unreachable": how traffic that must not leave outside
+    /// the tunnel is stopped without a firewall.
+    Unreachable,
 }
 
 impl Route {
@@ -131,6 +165,19 @@ impl Route {
             gateway: None,
             table: None,
             metric: None,
+            kind: RouteKind::Unicast,
+        }
+    }
+
+    /// A route refusing everything to `destination` (main table, no device).
+    pub fn unreachable(destination: IpNet) -> Self {
+        Self {
+            destination,
+            device: None,
+            gateway: None,
+            table: None,
+            metric: None,
+            kind: RouteKind::Unreachable,
         }
     }
 
@@ -236,6 +283,20 @@ mod tests {
                 .to_string(),
             "fd00::1/128"
         );
+    }
+
+    #[test]
+    fn contains_matches_prefix_bits_only() {
+        let net = |s: &str, p| IpNet::new(s.parse().unwrap(), p).unwrap();
+        let lan = net("198.19.0.0", 24);
+        assert!(lan.contains("198.19.0.10".parse().unwrap()));
+        assert!(!lan.contains("198.19.1.10".parse().unwrap()));
+        assert!(!lan.contains("fd00::1".parse().unwrap()));
+        assert!(net("0.0.0.0", 0).contains("203.0.113.9".parse().unwrap()));
+        assert!(net("fd00:19::", 64).contains("fd00:19::42".parse().unwrap()));
+        assert!(!net("fd00:19::", 64).contains("fd00:18::42".parse().unwrap()));
+        assert!(net("::", 0).contains("fd00:18::42".parse().unwrap()));
+        assert!(net("198.18.0.1", 32).contains("198.18.0.1".parse().unwrap()));
     }
 
     #[test]

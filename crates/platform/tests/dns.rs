@@ -100,3 +100,56 @@ async fn bad_input_is_rejected_before_anything_changes() {
     assert_eq!(fs::read_to_string(&resolv).unwrap(), ORIGINAL);
     assert!(p.journal().entries().is_empty());
 }
+
+/// Unmounts the bind mount at its path when dropped, so a failing test leaves none.
+struct BindMount(std::path::PathBuf);
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A resolv.conf that is a bind mount (as in containers and under `ip netns exec`)
+/// cannot be renamed over; it is rewritten in place and put back the same way, and the
+/// file it is mounted from carries the change.
+#[tokio::test]
+async fn bind_mounted_file_is_rewritten_in_place() {
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("state");
+    let source = root.path().join("netns-resolv.conf");
+    let resolv = root.path().join("resolv.conf");
+    fs::write(&source, ORIGINAL).unwrap();
+    fs::write(&resolv, "").unwrap();
+    let mounted = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(&source)
+        .arg(&resolv)
+        .status()
+        .expect("run mount (root is needed)");
+    assert!(mounted.success(), "mount --bind failed (root is needed)");
+    let _mount = BindMount(resolv.clone());
+    assert_eq!(fs::read_to_string(&resolv).unwrap(), ORIGINAL);
+
+    let mut p = Platform::open(&state).await.unwrap();
+    p.replace_resolv_conf(&resolv, &config()).unwrap();
+    assert!(
+        fs::read_to_string(&source)
+            .unwrap()
+            .contains("nameserver 198.19.0.53")
+    );
+    assert!(
+        fs::read_to_string(&resolv)
+            .unwrap()
+            .contains("search corp.example")
+    );
+    assert_eq!(p.restore().await.unwrap(), 1);
+    assert_eq!(fs::read_to_string(&resolv).unwrap(), ORIGINAL);
+    assert_eq!(fs::read_to_string(&source).unwrap(), ORIGINAL);
+    let leftovers: Vec<_> = fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("corridor-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -162,6 +162,12 @@ impl Lab {
         host.netns(&self.name)
     }
 
+    /// The host path of `host`'s own resolv.conf, which every command run there with
+    /// [`Lab::command`] or [`Lab::exec`] sees as `/etc/resolv.conf`.
+    pub fn resolv_conf(&self, host: Host) -> PathBuf {
+        netns::resolv_conf_path(&self.netns(host))
+    }
+
     /// The namespaces that exist for this lab.
     pub fn namespaces(&self) -> &[String] {
         &self.namespaces

@@ -22,6 +22,7 @@ const NETNS_DIR: &str = "/run/netns";
 /// discovery in that window loses the first IPv6 packets through a fresh gateway.
 pub(crate) fn create(name: &str) -> Result<()> {
     cmd::ip(&["netns", "add", name]).with_context(|| format!("creating namespace {name}"))?;
+    write_resolv_conf(name)?;
     cmd::ip(&["-n", name, "link", "set", "lo", "up"])?;
     sysctl(
         name,
@@ -34,11 +35,38 @@ pub(crate) fn create(name: &str) -> Result<()> {
 
 /// Deletes namespace `name`; its interfaces (veths, bridges, TUN devices) go with it.
 pub(crate) fn delete(name: &str) -> Result<()> {
+    let etc = Path::new(ETC_NETNS_DIR).join(name);
+    if etc.exists() {
+        fs::remove_dir_all(&etc).with_context(|| format!("removing {}", etc.display()))?;
+    }
     if !exists(name) {
         return Ok(());
     }
     cmd::ip(&["netns", "del", name]).with_context(|| format!("deleting namespace {name}"))?;
     Ok(())
+}
+
+/// Where `ip netns exec` finds per-namespace files to bind-mount over `/etc`.
+const ETC_NETNS_DIR: &str = "/etc/netns";
+
+/// The namespace's own `/etc/resolv.conf` (what `ip netns exec` mounts over the host's),
+/// so that name resolution inside never reaches the host's resolver and a tunnel's DNS
+/// change is seen by every command run there. The placeholder server is an address of
+/// the lab's range that nothing answers, with short timeouts.
+pub(crate) const PLACEHOLDER_RESOLV_CONF: &str = "# lab namespace: no resolver until a tunnel sets one\n\
+     nameserver 198.18.255.254\n\
+     options timeout:1 attempts:1\n";
+
+fn write_resolv_conf(name: &str) -> Result<()> {
+    let dir = Path::new(ETC_NETNS_DIR).join(name);
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("resolv.conf");
+    fs::write(&path, PLACEHOLDER_RESOLV_CONF).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The host path of namespace `name`'s own resolv.conf (see [`PLACEHOLDER_RESOLV_CONF`]).
+pub(crate) fn resolv_conf_path(name: &str) -> std::path::PathBuf {
+    Path::new(ETC_NETNS_DIR).join(name).join("resolv.conf")
 }
 
 /// Whether namespace `name` exists.

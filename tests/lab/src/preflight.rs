@@ -20,6 +20,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("dnsmasq", "dnsmasq-base"),
     ("iperf3", "iperf3"),
     ("ping", "iputils-ping"),
+    ("curl", "curl"),
     ("swanctl", "strongswan-swanctl"),
     ("unshare", "util-linux"),
     ("mount", "mount"),
@@ -42,6 +43,7 @@ pub const APT_PACKAGES: &[&str] = &[
     "iputils-ping",
     "procps",
     "util-linux",
+    "curl",
 ];
 
 /// The Debian package that ships a strongSwan plugin.

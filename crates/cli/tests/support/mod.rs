@@ -1,0 +1,190 @@
+//! Running `corridor up` in a lab's client namespace: start it, wait for `connected in`,
+//! signal it, and snapshot the namespace's network state for exact-restore checks.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lab::{Host, Lab, Scenario};
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `ip -j route` (both families, every table) and `ip -j addr` in the client namespace,
+/// plus the bytes of its resolv.conf.
+pub fn snapshot(lab: &Lab) -> Vec<String> {
+    let mut state: Vec<String> = [
+        &["ip", "-j", "-4", "route", "show", "table", "all"][..],
+        &["ip", "-j", "-6", "route", "show", "table", "all"],
+        &["ip", "-j", "addr"],
+        &["ip", "-j", "-4", "rule"],
+        &["ip", "-j", "-6", "rule"],
+    ]
+    .iter()
+    .map(|args| lab.exec(Host::Client, args).expect("ip").stdout)
+    .collect();
+    state.push(std::fs::read_to_string(lab.resolv_conf(Host::Client)).unwrap_or_default());
+    state
+}
+
+/// What a scenario's `corridor up` reads on standard input, and the flag that says so.
+pub fn secrets_for(scenario: Scenario) -> (String, Vec<&'static str>) {
+    let creds = lab::credentials();
+    match scenario {
+        Scenario::EapMschapv2 => (
+            format!("{}\n", creds.eap_password),
+            vec!["--password-stdin"],
+        ),
+        Scenario::Cert | Scenario::EapTls => (
+            format!("{}\n", creds.p12_password),
+            vec!["--p12-password-stdin"],
+        ),
+        Scenario::Psk => (String::new(), vec![]),
+    }
+}
+
+/// A running `corridor up` and what it printed until it connected.
+pub struct Up {
+    pub child: Child,
+    pub connected_after: Duration,
+    pub printed: Vec<String>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Up {
+    /// Everything printed so far, including lines after `connected in`.
+    pub fn output(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.printed.push(line);
+        }
+        self.printed.join("\n")
+    }
+
+    /// Waits (at most 20 s) for the process to exit, then returns its status and output.
+    pub fn wait(&mut self) -> (ExitStatus, String) {
+        let status = wait_exit(&mut self.child);
+        // The reader thread sees EOF once the process is gone.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.printed.push(line);
+        }
+        (status, self.printed.join("\n"))
+    }
+}
+
+impl Drop for Up {
+    /// A failing test must not leave `corridor up` running in the lab.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `corridor up PROFILE --state-dir STATE ARGS...` in the client namespace with
+/// `stdin` as its input until it prints `connected in`. Panics (after stopping the
+/// child) when it does not connect within 60 s.
+pub fn up_until_connected(
+    lab: &Lab,
+    profile: &Path,
+    state: &Path,
+    args: &[&str],
+    stdin: &str,
+) -> Up {
+    let started = Instant::now();
+    let mut child = lab
+        .command(Host::Client, env!("CARGO_BIN_EXE_corridor"))
+        .arg("up")
+        .arg(profile)
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run corridor up");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let stdout = child.stdout.take().unwrap();
+    let (line_tx, line_rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut printed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match line_rx.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.starts_with("connected in");
+                printed.push(line);
+                if done {
+                    return Up {
+                        child,
+                        connected_after: started.elapsed(),
+                        printed,
+                        lines: line_rx,
+                    };
+                }
+            }
+            Err(_) => {
+                let _ = signal(child.id(), "-TERM");
+                let _ = child.wait();
+                panic!(
+                    "corridor up did not connect within 60 s\n--- stdout\n{}\n\
+                     --- gateway log (tail)\n{}",
+                    printed.join("\n"),
+                    tail(&lab.gateway_log(), 60)
+                );
+            }
+        }
+    }
+}
+
+/// Sends `sig` (`-TERM`, `-INT`, `-KILL`) to the process `pid` we started.
+pub fn signal(pid: u32, sig: &str) -> bool {
+    std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Waits at most 20 s for `child` to exit.
+pub fn wait_exit(child: &mut Child) -> ExitStatus {
+    let wait_until = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < wait_until,
+            "corridor up did not exit within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `corridor down --state-dir STATE` and returns its exit code and stderr.
+pub fn down(state: &Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["down", "--state-dir"])
+        .arg(state)
+        .output()
+        .expect("run corridor down");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
