@@ -112,7 +112,8 @@ pub(crate) struct UpArgs {
     /// Where the journal of network changes lives.
     #[arg(long, value_name = "DIR", default_value = "/run/corridor")]
     pub(crate) state_dir: PathBuf,
-    /// The resolv.conf-format file to point at the tunnel's DNS servers.
+    /// The resolv.conf-format file to point at the tunnel's DNS servers when
+    /// systemd-resolved is not running (with it, DNS is set on the tunnel's link).
     #[arg(long, value_name = "PATH", default_value = "/etc/resolv.conf")]
     pub(crate) resolv_conf: PathBuf,
     /// Leave DNS alone.

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use anyhow::anyhow;
 use corridor_model::Profile;
 use corridor_platform::{
-    DnsConfig, Family, IpNet, Platform, Route, TunConfig, split_default_routes,
+    DnsBackend, DnsConfig, DnsMode, Family, IpNet, Platform, Route, TunConfig, split_default_routes,
 };
 use corridor_tunnel::session_driver::ConnectionInfo;
 
@@ -146,20 +146,40 @@ pub(crate) async fn configure(
             servers,
             search_domains,
         };
-        platform
-            .replace_resolv_conf(&args.resolv_conf, &dns)
-            .map_err(system("cannot write the DNS configuration"))?;
+        // With everything in the tunnel, every query belongs there too; otherwise only
+        // the tunnel's domains (which also complete single-label names).
+        let mode = if plan.full_v4 || plan.full_v6 {
+            DnsMode::FullTunnel
+        } else {
+            DnsMode::Split
+        };
+        let backend = platform
+            .apply_dns(device, &dns, mode, &args.resolv_conf)
+            .await
+            .map_err(system("cannot set up DNS"))?;
         let servers: Vec<String> = dns.servers.iter().map(ToString::to_string).collect();
-        out(&format!(
-            "  dns      {} (search {}) in {}",
-            servers.join(", "),
-            if dns.search_domains.is_empty() {
-                "-".to_string()
-            } else {
-                dns.search_domains.join(" ")
-            },
-            args.resolv_conf.display()
-        ));
+        let domains = if dns.search_domains.is_empty() {
+            "-".to_string()
+        } else {
+            dns.search_domains.join(" ")
+        };
+        match backend {
+            DnsBackend::Resolved { .. } => out(&format!(
+                "  dns      {} for {} on {device} (systemd-resolved{})",
+                servers.join(", "),
+                if mode.is_full_tunnel() {
+                    "every name"
+                } else {
+                    domains.as_str()
+                },
+                if mode.is_full_tunnel() { "" } else { ", split" },
+            )),
+            DnsBackend::ResolvConf { path } => out(&format!(
+                "  dns      {} (search {domains}) in {}",
+                servers.join(", "),
+                path.display()
+            )),
+        }
     }
     out(&format!(
         "  suite    IKE {}; ESP {} on UDP {}",

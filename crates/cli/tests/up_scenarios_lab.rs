@@ -12,7 +12,9 @@ mod support;
 use std::net::IpAddr;
 
 use lab::{Host, Lab, LabConfig, ProfileOptions, Scenario, plan};
-use support::{down, secrets_for, signal, snapshot, up_until_connected};
+use support::{
+    down, secrets_for, signal, snapshot, up_until_connected, up_until_connected_with_env,
+};
 use tempfile::TempDir;
 
 fn start(config: LabConfig) -> Lab {
@@ -371,5 +373,74 @@ fn split_tunnel_blocking_everything_else() {
         &lab,
         &["ping", "-c", "1", "-W", "2", &plan::OUTSIDE_V6.to_string()],
         "",
+    );
+}
+
+/// With systemd-resolved running in the client namespace, `corridor up` leaves
+/// resolv.conf alone and gives the tunnel link its DNS server and the pushed domain:
+/// intranet.corp.example resolves through the tunnel, other names still go to the
+/// host's own server, and after SIGTERM resolved's state is what it was.
+#[test]
+fn split_dns_through_systemd_resolved() {
+    let lab = start(LabConfig::new(Scenario::Psk));
+    let host_dns: std::net::IpAddr = "198.18.255.254".parse().unwrap();
+    let resolved =
+        lab::resolved::SystemdResolved::start(&lab.netns(Host::Client), lab.dir(), &[host_dns])
+            .expect("start systemd-resolved in the client namespace");
+    let profile = lab.write_corridor_profile().expect("write the profile");
+    let dir = TempDir::new().unwrap();
+    let state = dir.path().join("state");
+    let before = snapshot(&lab);
+    // Which server is "current" is runtime state set by the first query, not
+    // configuration; everything else must come back as it was.
+    let configuration = || {
+        let status = resolved.resolvectl(&["status"]).unwrap().stdout;
+        status
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("Current DNS Server:"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let resolved_before = configuration();
+
+    let envs = [("DBUS_SYSTEM_BUS_ADDRESS", resolved.bus_address())];
+    let mut up = up_until_connected_with_env(&lab, &profile, &state, &[], "", &envs);
+    let context = up.output();
+    assert!(
+        context.contains(
+            "dns      198.19.0.10 for corp.example on corridor0 (systemd-resolved, split)"
+        ),
+        "{context}"
+    );
+    let link = resolved
+        .resolvectl(&["status", "corridor0"])
+        .unwrap()
+        .stdout;
+    assert!(link.contains("198.19.0.10"), "{link}");
+    assert!(link.contains("corp.example"), "{link}");
+    assert!(link.contains("-DefaultRoute"), "{link}");
+    let answer = resolved
+        .resolvectl(&["query", "--legend=no", plan::INTRANET_FQDN])
+        .unwrap()
+        .stdout;
+    assert!(answer.contains(&plan::LAN_HOST_V4.to_string()), "{answer}");
+    assert!(
+        answer.contains("corridor0"),
+        "answered on the tunnel link: {answer}"
+    );
+
+    assert!(signal(up.child.id(), "-TERM"));
+    let (status, output) = up.wait();
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert_eq!(
+        snapshot(&lab),
+        before,
+        "the namespace differs after SIGTERM"
+    );
+    assert_eq!(
+        configuration(),
+        resolved_before,
+        "systemd-resolved's state differs after SIGTERM"
     );
 }

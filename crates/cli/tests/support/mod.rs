@@ -98,6 +98,18 @@ pub fn up_until_connected(
     args: &[&str],
     stdin: &str,
 ) -> Up {
+    up_until_connected_with_env(lab, profile, state, args, stdin, &[])
+}
+
+/// [`up_until_connected`] with extra environment variables.
+pub fn up_until_connected_with_env(
+    lab: &Lab,
+    profile: &Path,
+    state: &Path,
+    args: &[&str],
+    stdin: &str,
+    envs: &[(&str, String)],
+) -> Up {
     let started = Instant::now();
     let mut child = lab
         .command(Host::Client, env!("CARGO_BIN_EXE_corridor"))
@@ -106,6 +118,7 @@ pub fn up_until_connected(
         .arg("--state-dir")
         .arg(state)
         .args(args)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
