@@ -334,7 +334,9 @@ fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome {
         }),
         Request::Connect { .. } | Request::Disconnect { .. } => Err(ErrorReply {
             code: ErrorCode::Internal,
-            message: "connections are not handled by this service build".to_string(),
+            message: "this corridord cannot connect profiles yet; run the tunnel with \
+                      `sudo corridor up PROFILE` meanwhile"
+                .to_string(),
         }),
     };
     match result {
