@@ -42,13 +42,28 @@ fn captured_session_is_well_formed_and_decrypts_with_the_key_log() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tshark is needed (scripts/setup-system installs it)");
-    // Wait until the capture runs.
+    // Wait until the capture runs: tshark says "Capturing on 'eth0'" once the
+    // interface is open (a file on disk is not enough on a busy machine).
+    let stderr = capture.stderr.take().unwrap();
+    let (said_tx, said_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            if said_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let until = Instant::now() + Duration::from_secs(20);
-    while !pcap.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(100));
+    let mut said = Vec::new();
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match said_rx.recv_timeout(left) {
+            Ok(line) if line.contains("Capturing on") => break,
+            Ok(line) => said.push(line),
+            Err(_) => panic!("tshark did not start capturing: {}", said.join("\n")),
+        }
     }
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(pcap.exists(), "tshark did not start capturing");
 
     let profile_file = dir.path().join("profile.json");
     let profile = lab.corridor_profile(&ProfileOptions::default()).unwrap();

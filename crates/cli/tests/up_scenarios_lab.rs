@@ -96,6 +96,21 @@ fn iperf(lab: &Lab, target: IpAddr, download: bool, context: &str) -> f64 {
     received["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6
 }
 
+/// Writes the lab's Corridor profile, changed by `edit`, to `dir/profile.json`.
+fn write_profile(
+    lab: &Lab,
+    dir: &std::path::Path,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let mut profile = lab
+        .corridor_profile(&ProfileOptions::default())
+        .expect("profile");
+    edit(&mut profile);
+    let path = dir.join("profile.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&profile).unwrap()).unwrap();
+    path
+}
+
 /// How a run is ended.
 #[derive(Clone, Copy, Debug)]
 enum Ending {
@@ -239,16 +254,13 @@ fn full_tunnel_with_an_excluded_prefix() {
             .full_tunnel(true)
             .nat(true),
     );
-    let mut profile = lab
-        .corridor_profile(&ProfileOptions::default())
-        .expect("profile");
-    profile["routing"] = serde_json::json!({
-        "mode": "full",
-        "exclude": [format!("{}/32", plan::OUTSIDE_V4)],
-    });
     let dir = TempDir::new().unwrap();
-    let path = dir.path().join("full.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&profile).unwrap()).unwrap();
+    let path = write_profile(&lab, dir.path(), |profile| {
+        profile["routing"] = serde_json::json!({
+            "mode": "full",
+            "exclude": [format!("{}/32", plan::OUTSIDE_V4)],
+        });
+    });
     let state = dir.path().join("state");
     let before = snapshot(&lab);
 
@@ -312,14 +324,11 @@ fn full_tunnel_with_an_excluded_prefix() {
 #[test]
 fn split_tunnel_blocking_everything_else() {
     let lab = start(LabConfig::new(Scenario::Psk).nat(true));
-    let mut profile = lab
-        .corridor_profile(&ProfileOptions::default())
-        .expect("profile");
-    profile["routing"]["block_ipv4"] = serde_json::json!(true);
-    profile["routing"]["block_ipv6"] = serde_json::json!(true);
     let dir = TempDir::new().unwrap();
-    let path = dir.path().join("blocked.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&profile).unwrap()).unwrap();
+    let path = write_profile(&lab, dir.path(), |profile| {
+        profile["routing"]["block_ipv4"] = serde_json::json!(true);
+        profile["routing"]["block_ipv6"] = serde_json::json!(true);
+    });
     let state = dir.path().join("state");
     let before = snapshot(&lab);
     // Before the tunnel, the outside host answers over both families.

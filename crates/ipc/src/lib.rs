@@ -21,18 +21,19 @@
 
 pub mod frame;
 mod message;
-mod secret;
 
 #[cfg(feature = "tokio")]
 pub mod connection;
 
+/// Passwords cross the channel as the profile model's [`corridor_model::Secret`]: a plain
+/// JSON string on the wire, `***` in every `Debug` and `Display`, wiped on drop.
+pub use corridor_model::Secret;
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_LEN, encode_frame};
 pub use message::{
     Caller, ClientHello, ClientMessage, ConnectSecrets, ConnectedDetails, ConnectionState,
     ConnectionStatus, ErrorCode, ErrorReply, Event, ImportNote, LogLevel, LogLine, Outcome,
     ProfileSummary, Reply, Request, ServerHello, ServerMessage, Stats,
 };
-pub use secret::Secret;
 
 /// The protocol version both sides announce in their hello. A server refuses a client
 /// of another version with [`ErrorCode::UnsupportedVersion`] rather than guessing.

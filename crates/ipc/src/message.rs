@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::secret::Secret;
+use corridor_model::{Base64Bytes, Secret};
 
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,9 +98,8 @@ pub enum Request {
     ImportProfile {
         /// The file's name, for messages and format hints.
         file_name: String,
-        /// The file's bytes.
-        #[serde(with = "base64_bytes")]
-        contents: Vec<u8>,
+        /// The file's bytes (base64 in JSON).
+        contents: Base64Bytes,
         /// Replace a profile with the same id instead of refusing.
         replace: bool,
     },
@@ -397,22 +396,4 @@ pub enum ErrorCode {
     InvalidProfile,
     /// The service failed.
     Internal,
-}
-
-/// `Vec<u8>` as a base64 string (standard alphabet, padded).
-mod base64_bytes {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(bytes))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        STANDARD
-            .decode(text.as_bytes())
-            .map_err(|e| serde::de::Error::custom(format!("contents is not base64: {e}")))
-    }
 }

@@ -49,7 +49,7 @@ fn golden_client_messages() {
             id: 8,
             request: Request::ImportProfile {
                 file_name: "office.sswan".into(),
-                contents: b"{}".to_vec(),
+                contents: corridor_model::Base64Bytes(b"{}".to_vec()),
                 replace: false,
             },
         }),
@@ -126,7 +126,7 @@ fn strict_decoding_names_the_problem() {
         ),
         (
             r#"{"type":"request","id":1,"request":{"op":"import_profile","file_name":"a","contents":"***","replace":false}}"#,
-            "contents is not base64",
+            "invalid base64",
         ),
         (r#"{"type":"hello","#, "EOF while parsing"),
         ("\u{0}\u{1}", "expected value"),

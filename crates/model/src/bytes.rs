@@ -38,6 +38,13 @@ impl Secret {
     }
 }
 
+impl Drop for Secret {
+    /// The value is wiped from memory when the secret goes away.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")

@@ -205,7 +205,7 @@ impl Tun for TunDevice {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 // That packet is lost; those already split are returned.
                 Err(e) => {
-                    tracing::debug!(error = %e, device = %self.name, "dropped a TUN read");
+                    tracing::trace!(error = %e, device = %self.name, "dropped a TUN read");
                     break;
                 }
             }

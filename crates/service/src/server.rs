@@ -313,7 +313,7 @@ fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome {
             replace,
         } => service
             .profiles
-            .import(caller, &file_name, &contents, replace)
+            .import(caller, &file_name, contents.as_slice(), replace)
             .map(|(profile, report)| {
                 tracing::info!(who = %caller.describe(), id = %profile.id, "imported a profile");
                 Reply::Imported { profile, report }

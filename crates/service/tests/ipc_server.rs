@@ -157,7 +157,7 @@ async fn profiles_over_ipc_and_events_to_subscribers() {
         1,
         Request::ImportProfile {
             file_name: "corridor-psk.json".into(),
-            contents: sample("corridor-psk.json"),
+            contents: corridor_model::Base64Bytes(sample("corridor-psk.json")),
             replace: false,
         },
     )

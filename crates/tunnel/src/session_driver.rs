@@ -270,7 +270,7 @@ impl SessionDriver {
                         }
                     }
                     Err(e) => {
-                        tracing::debug!(error = %e, "dropped a device read");
+                        tracing::trace!(error = %e, "dropped a device read");
                         self.stats.device_read_errors += 1;
                     }
                 },
@@ -341,7 +341,7 @@ impl SessionDriver {
                 // ICMP errors (port unreachable) surface here on connected sockets;
                 // the session's timers decide when to give up.
                 Err(e) => {
-                    tracing::debug!(error = %e, slot, "receive error");
+                    tracing::trace!(error = %e, slot, "receive error");
                     return;
                 }
             }
@@ -382,7 +382,7 @@ impl SessionDriver {
                 Ok(n) => self.stats.received[1] += n as u64,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
-                    tracing::debug!(error = %e, "receive error");
+                    tracing::trace!(error = %e, "receive error");
                     return;
                 }
             }
@@ -401,7 +401,7 @@ impl SessionDriver {
         let taken = match device.send_batch(&self.inbound).await {
             Ok(taken) => taken.min(count),
             Err(e) => {
-                tracing::debug!(error = %e, "the device refused packets");
+                tracing::trace!(error = %e, "the device refused packets");
                 0
             }
         };

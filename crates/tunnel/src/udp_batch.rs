@@ -177,7 +177,7 @@ impl EspSocket {
                     }
                 }
                 Err(e) => {
-                    tracing::debug!(error = %e, datagrams = run.count, "ESP send failed");
+                    tracing::trace!(error = %e, datagrams = run.count, "ESP send failed");
                     sent.errors += run.count as u64;
                 }
             }

@@ -289,23 +289,13 @@ impl DnsServer {
         records: &[(&str, IpAddr)],
     ) -> Result<DnsServer> {
         let log = dir.join(format!("dns-{label}.log"));
-        let mut cmd = netns::command(ns, "dnsmasq");
-        cmd.args([
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--user=root",
-            "--group=root",
-            "--log-queries",
-        ])
-        .arg(format!("--listen-address={listen}"))
-        .arg(format!(
-            "--pid-file={}",
-            dir.join(format!("dns-{label}.pid")).display()
-        ))
-        .arg(format!("--log-facility={}", log.display()));
+        let mut cmd = services::dnsmasq_command(ns);
+        cmd.arg(format!("--listen-address={listen}"))
+            .arg(format!(
+                "--pid-file={}",
+                dir.join(format!("dns-{label}.pid")).display()
+            ))
+            .arg(format!("--log-facility={}", log.display()));
         for (name, addr) in records {
             cmd.arg(format!("--host-record={name},{addr}"));
             // Answer authoritatively (NXDOMAIN for other names) instead of REFUSED.

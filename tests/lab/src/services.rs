@@ -25,6 +25,27 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn start_dnsmasq(ns: &str, dir: &Path) -> Result<Proc> {
     let pid_file = dir.join("dnsmasq.pid");
     let log_file = dir.join("dnsmasq.log");
+    let mut cmd = dnsmasq_command(ns);
+    cmd.arg("--local=/corp.example/")
+        .arg(format!("--listen-address={LAN_HOST_V4}"))
+        .arg(format!("--listen-address={LAN_HOST_V6}"))
+        .arg(format!(
+            "--host-record={INTRANET_FQDN},{LAN_HOST_V4},{LAN_HOST_V6}"
+        ))
+        .arg(format!(
+            "--host-record={GATEWAY_FQDN},{GATEWAY_LAN_V4},{GATEWAY_LAN_V6}"
+        ))
+        .arg(format!("--pid-file={}", pid_file.display()))
+        .arg(format!("--log-facility={}", log_file.display()));
+    let mut proc = Proc::spawn("dnsmasq", &mut cmd, &dir.join("dnsmasq.out"))?;
+    wait_listening(ns, &mut proc, Proto::Udp, 53)?;
+    Ok(proc)
+}
+
+/// dnsmasq in namespace `ns` as the lab runs every DNS server: in the foreground, no
+/// configuration file, nothing forwarded (`--no-resolv`), no host files, bound only to
+/// the addresses given after, logging every query.
+pub(crate) fn dnsmasq_command(ns: &str) -> std::process::Command {
     let mut cmd = netns::command(ns, "dnsmasq");
     cmd.args([
         "--keep-in-foreground",
@@ -35,21 +56,8 @@ pub(crate) fn start_dnsmasq(ns: &str, dir: &Path) -> Result<Proc> {
         "--user=root",
         "--group=root",
         "--log-queries",
-        "--local=/corp.example/",
-    ])
-    .arg(format!("--listen-address={LAN_HOST_V4}"))
-    .arg(format!("--listen-address={LAN_HOST_V6}"))
-    .arg(format!(
-        "--host-record={INTRANET_FQDN},{LAN_HOST_V4},{LAN_HOST_V6}"
-    ))
-    .arg(format!(
-        "--host-record={GATEWAY_FQDN},{GATEWAY_LAN_V4},{GATEWAY_LAN_V6}"
-    ))
-    .arg(format!("--pid-file={}", pid_file.display()))
-    .arg(format!("--log-facility={}", log_file.display()));
-    let mut proc = Proc::spawn("dnsmasq", &mut cmd, &dir.join("dnsmasq.out"))?;
-    wait_listening(ns, &mut proc, Proto::Udp, 53)?;
-    Ok(proc)
+    ]);
+    cmd
 }
 
 /// iperf3 in server mode on the default port, all addresses.
