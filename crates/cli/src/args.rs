@@ -36,6 +36,12 @@ pub(crate) enum Command {
     /// Disconnect the tunnel `corridor up` runs (it deletes the SA and restores the
     /// network), and wait until that is done.
     Down(DownArgs),
+    /// Connect a profile through the Corridor service (corridord) and wait until the
+    /// tunnel is up. Exit status 0 when connected, 1 when it failed (the reason is
+    /// printed).
+    Connect(ConnectArgs),
+    /// Disconnect the service's tunnel and wait until the network is restored.
+    Disconnect(DisconnectArgs),
     /// Show the connections of the Corridor service (corridord). Exit status 1 when the
     /// service cannot be reached.
     Status(StatusArgs),
@@ -55,6 +61,51 @@ pub(crate) struct ServiceArgs {
         default_value = "/run/corridor/corridord.sock"
     )]
     pub(crate) socket: PathBuf,
+}
+
+/// `corridor connect`.
+///
+/// The password comes from --password-stdin, else from the keychain when it was
+/// remembered, else from a prompt. The service keeps it in memory for this connection
+/// only (it needs it again to reconnect).
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// A profile's id, name or id prefix, as the service lists them.
+    pub(crate) profile: String,
+    /// The user name for this connection (instead of the profile's).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) username: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// Read the client certificate's password from standard input (the second line
+    /// when --password-stdin is also given).
+    #[arg(long)]
+    pub(crate) p12_password_stdin: bool,
+    /// Keep the passwords in your keychain once the connection is up, and use them
+    /// next time without asking.
+    #[arg(long)]
+    pub(crate) remember: bool,
+    /// Forget the passwords kept for this profile (before connecting).
+    #[arg(long, conflicts_with = "remember")]
+    pub(crate) forget: bool,
+    /// Return once the service accepted the request, without waiting for the tunnel.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// How long to wait for the tunnel to come up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) timeout: u64,
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
+}
+
+/// `corridor disconnect`.
+#[derive(Debug, Args)]
+pub(crate) struct DisconnectArgs {
+    /// The connected profile's name or id (default: whatever is connected).
+    pub(crate) profile: Option<String>,
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
 }
 
 /// `corridor status`.
@@ -122,6 +173,10 @@ pub(crate) struct UpArgs {
     /// The TUN interface's name.
     #[arg(long, value_name = "NAME", default_value = "corridor0")]
     pub(crate) tun_name: String,
+    /// End when the connection is lost instead of connecting again (with growing waits:
+    /// 1 s, 2 s, 4 s ... 60 s) while the tunnel's routes keep traffic in.
+    #[arg(long)]
+    pub(crate) no_reconnect: bool,
 }
 
 /// `corridor down`.

@@ -5,14 +5,14 @@
 //! fault, and the exit status says what kind of failure it was (see [`Failure`]).
 
 mod args;
+mod connect_cmd;
 mod diagnose;
+mod keychain;
 mod pidfile;
 mod profile_cmd;
-mod route_plan;
 mod service_cmd;
 mod summary;
 mod up;
-mod up_network;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -56,6 +56,8 @@ fn main() -> ExitCode {
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
         Command::Up(args) => up::run(cli.profiles_dir, args),
+        Command::Connect(args) => connect_cmd::connect(&args),
+        Command::Disconnect(args) => connect_cmd::disconnect(&args),
         Command::Status(args) => service_cmd::status(&args),
         Command::Logs(args) => service_cmd::logs(&args),
         Command::Down(args) => pidfile::down(&args.state_dir, args.wait())

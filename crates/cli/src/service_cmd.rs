@@ -15,9 +15,9 @@ use tokio::net::UnixStream;
 use crate::Failure;
 use crate::args::{LevelArg, LogsArgs, StatusArgs};
 
-type Client = Connection<UnixStream>;
+pub(crate) type Client = Connection<UnixStream>;
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -25,7 +25,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 /// Opens the socket and exchanges hellos; errors say what to do about them.
-async fn open(socket: &Path) -> Result<Client, Failure> {
+pub(crate) async fn open(socket: &Path) -> Result<Client, Failure> {
     let stream = UnixStream::connect(socket).await.map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
@@ -62,7 +62,7 @@ async fn open(socket: &Path) -> Result<Client, Failure> {
 }
 
 /// Sends `request` and waits for its answer (events in between are skipped).
-async fn ask(conn: &mut Client, request: Request) -> Result<Reply, Failure> {
+pub(crate) async fn ask(conn: &mut Client, request: Request) -> Result<Reply, Failure> {
     conn.send(&ClientMessage::Request { id: 1, request })
         .await
         .map_err(|e| Failure::System(anyhow!(e)))?;
@@ -93,7 +93,7 @@ async fn ask(conn: &mut Client, request: Request) -> Result<Reply, Failure> {
     }
 }
 
-fn print(text: &str) -> Result<(), Failure> {
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")
         .and_then(|()| out.flush())
@@ -124,7 +124,7 @@ pub(crate) fn status(args: &StatusArgs) -> Result<(), Failure> {
     })
 }
 
-fn describe(status: &ConnectionStatus) -> String {
+pub(crate) fn describe(status: &ConnectionStatus) -> String {
     let state = match status.state {
         ConnectionState::Disconnected => "disconnected".to_string(),
         ConnectionState::Connecting => "connecting".to_string(),

@@ -11,13 +11,14 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
+use corridor_connection::{
+    ConnectError, ConnectOptions, HostOptions, Observer, Status, TrafficCounters,
+};
 use corridor_model::Profile;
-use corridor_platform::{Platform, Tun as _, TunDevice};
-use corridor_tunnel::session_driver::DatagramBatch;
-use corridor_tunnel::session_driver::{SessionDriver, SessionEvent, SessionOptions};
-use corridor_tunnel::{KeyLog, PacketDevice, ike_config};
+use corridor_platform::Platform;
+use corridor_tunnel::ike_config;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::watch;
 
 use crate::Failure;
 use crate::args::UpArgs;
@@ -27,52 +28,38 @@ use crate::pidfile::PidFile;
 /// How long we wait for the gateway to answer our Delete.
 const DELETE_WAIT: Duration = Duration::from_secs(5);
 
-/// The TUN device as the session driver's packet device. It exists only once the
-/// gateway has answered (its addresses and MTU come from the answer), so the driver
-/// gets a device that waits for it: reads wait, writes drop what comes before it.
-#[derive(Debug)]
-struct LateTun {
-    arrives: oneshot::Receiver<TunDevice>,
-    tun: Option<TunDevice>,
+/// Prints the connection's progress, one line each (scripts and tests wait for them).
+struct Printer {
+    host: String,
+    started: Instant,
 }
 
-/// The platform's error as an I/O error, keeping the OS error code the driver uses to
-/// tell a failed device from a dropped packet.
-fn io_error(e: corridor_platform::Error) -> std::io::Error {
-    match e {
-        corridor_platform::Error::Tun { source, .. } => source,
-        other => std::io::Error::other(other.to_string()),
-    }
-}
-
-impl PacketDevice for LateTun {
-    async fn recv_batch(
-        &mut self,
-        bufs: &mut [&mut [u8]],
-        sizes: &mut [usize],
-    ) -> std::io::Result<usize> {
-        if self.tun.is_none() {
-            // Waiting on the receiver by reference is cancel-safe.
-            match (&mut self.arrives).await {
-                Ok(tun) => self.tun = Some(tun),
-                // The device will never come: setting up the network failed.
-                Err(_) => return Ok(0),
+impl Observer for Printer {
+    fn status(&mut self, status: &Status) {
+        match status {
+            Status::Connecting => out(&format!("connecting to {}", self.host)),
+            Status::Connected(details) => out(&format!(
+                "connected in {} ms (gateway {})",
+                self.started.elapsed().as_millis(),
+                details.gateway
+            )),
+            Status::Reconnecting {
+                attempt,
+                retry_in,
+                reason,
+            } => {
+                out(&format!(
+                    "connection lost ({reason}); attempt {attempt} in {} s",
+                    retry_in.as_secs()
+                ));
+                self.started = Instant::now() + *retry_in;
             }
-        }
-        match &mut self.tun {
-            Some(tun) => tun.recv_batch(bufs, sizes).await.map_err(io_error),
-            None => Ok(0),
+            Status::Disconnecting => out("disconnecting"),
         }
     }
 
-    async fn send_batch(&mut self, packets: &DatagramBatch) -> std::io::Result<usize> {
-        match &mut self.tun {
-            Some(tun) => tun
-                .send_batch(packets.as_bytes(), packets.segments())
-                .await
-                .map_err(io_error),
-            None => Ok(0),
-        }
+    fn say(&mut self, line: &str) {
+        out(line);
     }
 }
 
@@ -128,111 +115,64 @@ async fn up(
             "restored {leftovers} network change(s) left by an earlier run"
         ));
     }
-    let keylog = KeyLog::from_env().map_err(|e| {
-        Failure::System(anyhow!(
-            "cannot open the key log of {}: {e}",
-            corridor_tunnel::keylog::ENV_VAR
-        ))
-    })?;
 
-    let started = Instant::now();
-    let driver = SessionDriver::open(
-        config,
-        &profile.gateway.host,
-        profile.gateway.port,
-        SessionOptions::default(),
-        keylog,
-    )
-    .await
-    .map_err(|e| Failure::Conflict(anyhow!(e)))?;
-    let gateway = driver.gateway().ip();
-    out(&format!(
-        "connecting to {} ({gateway})",
-        profile.gateway.host
-    ));
-
-    let (tun_tx, arrives) = oneshot::channel::<TunDevice>();
-    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let shutdown = async move {
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
         tokio::select! {
             _ = sigint.recv() => out("SIGINT: disconnecting"),
             _ = sigterm.recv() => out("SIGTERM: disconnecting"),
-            _ = stop_rx => {}
         }
-    };
-    let mut session = tokio::spawn(async move {
-        let mut on_event = move |event: &SessionEvent| {
-            if let SessionEvent::Connected(info) = event {
-                let _ = connected_tx.send((**info).clone());
-            }
-        };
-        driver
-            .run(
-                LateTun { arrives, tun: None },
-                shutdown,
-                DELETE_WAIT,
-                &mut on_event,
-            )
-            .await
+        let _ = stop_tx.send(true);
     });
-
-    let mut stop_tx = Some(stop_tx);
-    let connected = tokio::select! {
-        info = connected_rx.recv() => info,
-        end = &mut session => {
-            // Ended before connecting; nothing was changed yet.
-            return match end {
-                Ok(Ok(_)) => { out("disconnected before the tunnel was up"); Ok(()) }
-                Ok(Err(e)) => Err(Failure::Conflict(anyhow!("the session failed: {e}"))),
-                Err(e) => Err(Failure::System(anyhow!("the session task failed: {e}"))),
-            };
-        }
+    let options = ConnectOptions {
+        host: HostOptions {
+            tun_name: args.tun_name.clone(),
+            no_dns: args.no_dns,
+            resolv_conf: args.resolv_conf.clone(),
+        },
+        reconnect: !args.no_reconnect,
+        delete_wait: DELETE_WAIT,
+        key_log: true,
+        ..ConnectOptions::default()
     };
-    let mut setup_error = None;
-    if let Some(info) = connected {
-        match crate::up_network::configure(&mut platform, &profile, &args, gateway, &info).await {
-            Ok(tun) => {
-                out(&format!(
-                    "connected in {} ms",
-                    started.elapsed().as_millis()
-                ));
-                // If the session already ended, it drops the device with the driver.
-                let _ = tun_tx.send(tun);
-            }
-            Err(e) => {
-                setup_error = Some(e);
-                if let Some(stop) = stop_tx.take() {
-                    let _ = stop.send(());
-                }
-            }
-        }
-    }
+    let counters = TrafficCounters::default();
+    let mut printer = Printer {
+        host: profile.gateway.host.clone(),
+        started: Instant::now(),
+    };
+    let ended = corridor_connection::run(
+        &profile,
+        config,
+        &mut platform,
+        &options,
+        counters.clone(),
+        &mut printer,
+        stop,
+    )
+    .await;
 
-    let end = (&mut session).await;
-    drop(stop_tx);
     let restored = platform.restore().await;
     match &restored {
         Ok(n) => out(&format!("network restored ({n} change(s) undone)")),
         Err(e) => out(&format!("could not restore the network: {e}")),
     }
-    if let Some(e) = setup_error {
-        return Err(e);
+    let traffic = counters.snapshot();
+    match ended {
+        Ok(stopped) => out(&format!(
+            "disconnected ({}); packets out {}, in {}",
+            if stopped.delete_answered {
+                "the gateway confirmed"
+            } else {
+                "the gateway did not answer our Delete"
+            },
+            traffic.packets_out,
+            traffic.packets_in,
+        )),
+        Err(ConnectError::Host(e)) => {
+            return Err(Failure::System(anyhow!(e)));
+        }
+        Err(e) => return Err(Failure::Conflict(anyhow!("the session failed: {e}"))),
     }
-    let end = match end {
-        Ok(Ok(end)) => end,
-        Ok(Err(e)) => return Err(Failure::Conflict(anyhow!("the session failed: {e}"))),
-        Err(e) => return Err(Failure::System(anyhow!("the session task failed: {e}"))),
-    };
-    out(&format!(
-        "disconnected ({}); packets out {}, in {}",
-        match end.reason {
-            Some(reason) => format!("{reason:?}"),
-            None => "the gateway did not answer our Delete".to_string(),
-        },
-        end.session.packets_out,
-        end.session.packets_in,
-    ));
     restored.map_err(system("cannot restore the network"))?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
+use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::profiles::Profiles;
 use corridor_service::server::{ServerConfig, Service, bind, serve};
@@ -31,9 +32,17 @@ fn start_service(dir: &std::path::Path) -> PathBuf {
         target: "corridord".into(),
         message: "a debug line".into(),
     });
+    let connections = Connections::new(
+        ConnectionsConfig {
+            run_dir: dir.join("run"),
+            host: corridor_connection::HostOptions::default(),
+        },
+        hub.clone(),
+    );
     let service = Arc::new(Service {
         profiles: Profiles::new(dir.join("profiles"), None),
         hub,
+        connections,
     });
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -136,7 +136,19 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.corridor-tmp"));
     let err = io_err(path);
-    let mut f = fs::File::create(&tmp).map_err(&err)?;
+    let mut f = match fs::File::create(&tmp) {
+        Ok(f) => f,
+        // A read-only directory around a writable file: the service's sandbox
+        // (systemd's ProtectSystem=strict with ReadWritePaths=/etc/resolv.conf) makes
+        // /etc so. Only an in-place rewrite is possible there.
+        Err(e)
+            if e.raw_os_error() == Some(EROFS)
+                && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) =>
+        {
+            return write_in_place(path, bytes).map_err(&err);
+        }
+        Err(e) => return Err(err(e)),
+    };
     f.write_all(bytes).map_err(&err)?;
     f.sync_all().map_err(&err)?;
     drop(f);
@@ -158,6 +170,8 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `EBUSY`, what rename(2) answers when the target is a mount point (the same number
 /// on every Linux architecture).
 const EBUSY: i32 = 16;
+/// `EROFS`: a read-only file system (same number on every Linux architecture).
+const EROFS: i32 = 30;
 
 /// Truncates and rewrites `path` through its existing inode, then syncs it.
 fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

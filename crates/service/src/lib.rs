@@ -11,12 +11,15 @@
 //!   exist for them (a "not found", so names do not leak).
 //! - Managed profiles change only through an administrator (root).
 //! - Secrets are never returned: profiles go out with the pre-shared key removed.
+//! - One tunnel at a time ([`connections`]); its owner or an administrator ends it.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod authz;
 pub mod caller;
+#[cfg(unix)]
+pub mod connections;
 pub mod events;
 pub mod profiles;
 #[cfg(unix)]

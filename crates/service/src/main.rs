@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use corridor_connection::HostOptions;
+use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::profiles::Profiles;
 use tracing_subscriber::EnvFilter;
@@ -31,9 +33,21 @@ struct RunArgs {
     /// The IPC socket.
     #[arg(long, default_value = "/run/corridor/corridord.sock")]
     socket: PathBuf,
-    /// Where the service keeps users' profiles and its network journal.
+    /// Where the service keeps users' profiles.
     #[arg(long, default_value = "/var/lib/corridor")]
     state_dir: PathBuf,
+    /// Where the journal of the tunnel's network changes lives (a runtime directory:
+    /// the changes do not survive a reboot either). Not the directory of `corridor up`'s
+    /// journal: each restores only its own leftovers.
+    #[arg(long, default_value = "/run/corridor/corridord")]
+    run_dir: PathBuf,
+    /// The TUN interface's name.
+    #[arg(long, value_name = "NAME", default_value = "corridor0")]
+    tun_name: String,
+    /// The resolv.conf-format file to point at the tunnel's DNS servers when
+    /// systemd-resolved is not running.
+    #[arg(long, value_name = "PATH", default_value = "/etc/resolv.conf")]
+    resolv_conf: PathBuf,
     /// IT's managed profiles (read-only to users).
     #[arg(long, default_value = "/etc/corridor/profiles.d")]
     managed_dir: PathBuf,
@@ -99,9 +113,30 @@ fn run(args: RunArgs, hub: Hub) -> Result<(), String> {
         let listener = corridor_service::server::bind(&config)
             .await
             .map_err(|e| e.to_string())?;
+        let connections = Connections::new(
+            ConnectionsConfig {
+                run_dir: args.run_dir.clone(),
+                host: HostOptions {
+                    tun_name: args.tun_name.clone(),
+                    no_dns: false,
+                    resolv_conf: args.resolv_conf.clone(),
+                },
+            },
+            hub.clone(),
+        );
+        match connections.restore_leftovers().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("restored {n} network change(s) left by an earlier run"),
+            Err(e) => {
+                return Err(format!(
+                    "cannot undo the network changes of an earlier run: {e}"
+                ));
+            }
+        }
         let service = Arc::new(corridor_service::server::Service {
             profiles: Profiles::new(args.state_dir.join("profiles"), Some(args.managed_dir)),
             hub,
+            connections,
         });
         tracing::info!(socket = %args.socket.display(), "corridord listening");
         let shutdown = async {
@@ -118,7 +153,8 @@ fn run(args: RunArgs, hub: Hub) -> Result<(), String> {
             }
             tracing::info!("stopping");
         };
-        corridor_service::server::serve(listener, config, service, shutdown).await;
+        corridor_service::server::serve(listener, config, Arc::clone(&service), shutdown).await;
+        service.connections.shutdown().await;
         let _ = std::fs::remove_file(&args.socket);
         Ok(())
     })

@@ -16,8 +16,9 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
 
 use crate::caller::Caller;
+use crate::connections::Connections;
 use crate::events::Hub;
-use crate::profiles::Profiles;
+use crate::profiles::{Profiles, summary};
 
 /// How long a new client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,6 +40,8 @@ pub struct Service {
     pub profiles: Profiles,
     /// Events and the log ring.
     pub hub: Hub,
+    /// The tunnel.
+    pub connections: Connections,
 }
 
 /// Why the server could not start.
@@ -267,7 +270,7 @@ async fn client(stream: UnixStream, group: Option<u32>, service: Arc<Service>) {
                     Request::Unsubscribe => events = None,
                     _ => {}
                 }
-                let outcome = handle(&service, &caller, request);
+                let outcome = handle(&service, &caller, request).await;
                 let response = ServerMessage::Response { id, outcome: Box::new(outcome) };
                 if conn.send(&response).await.is_err() {
                     return;
@@ -292,7 +295,7 @@ async fn client(stream: UnixStream, group: Option<u32>, service: Arc<Service>) {
 }
 
 /// Answers one request.
-fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome {
+async fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome {
     let result = match request {
         Request::ListProfiles => service
             .profiles
@@ -325,19 +328,33 @@ fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome {
             })
         }
         Request::Status => Ok(Reply::Status {
-            connections: Vec::new(),
+            connections: service.connections.status(caller),
         }),
         Request::Subscribe { .. } => Ok(Reply::Subscription { active: true }),
         Request::Unsubscribe => Ok(Reply::Subscription { active: false }),
         Request::RecentLogs { max_lines } => Ok(Reply::Logs {
             lines: service.hub.recent_logs(max_lines as usize),
         }),
-        Request::Connect { .. } | Request::Disconnect { .. } => Err(ErrorReply {
-            code: ErrorCode::Internal,
-            message: "this corridord cannot connect profiles yet; run the tunnel with \
-                      `sudo corridor up PROFILE` meanwhile"
-                .to_string(),
-        }),
+        Request::Connect {
+            profile,
+            username,
+            secrets,
+        } => service
+            .profiles
+            .find(caller, &profile)
+            .and_then(|(stored, owner)| {
+                let managed = owner == crate::authz::Owner::Managed;
+                let about = summary(&stored.profile, managed);
+                service
+                    .connections
+                    .connect(caller, stored.profile, owner, about, username, secrets)
+            })
+            .map(|()| Reply::Accepted),
+        Request::Disconnect { profile } => service
+            .connections
+            .disconnect(caller, profile.as_deref())
+            .await
+            .map(|()| Reply::Accepted),
     };
     match result {
         Ok(reply) => Outcome::Ok { reply },

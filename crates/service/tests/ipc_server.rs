@@ -47,6 +47,8 @@ fn start() -> Daemon {
         .arg(dir.path().join("state"))
         .arg("--managed-dir")
         .arg(dir.path().join("managed"))
+        .arg("--run-dir")
+        .arg(dir.path().join("run").join("network"))
         .args(["--group", "-"])
         .stdin(Stdio::null())
         .spawn()

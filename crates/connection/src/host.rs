@@ -1,30 +1,90 @@
-//! What `corridor up` changes on the host once the gateway has answered: the TUN
-//! device with the assigned addresses, the routes and the DNS configuration. Every
-//! change goes through the journal of [`Platform`].
+//! What a connection changes on the host once the gateway has answered: the TUN device
+//! with the assigned addresses, the routes and the DNS configuration. Every change goes
+//! through the journal of [`Platform`], so whatever way the process ends, the next start
+//! (or [`Platform::restore`]) puts the host back as it was.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
-use anyhow::anyhow;
 use corridor_model::Profile;
 use corridor_platform::{
-    DnsBackend, DnsConfig, DnsMode, Family, IpNet, Platform, Route, TunConfig, split_default_routes,
+    DnsBackend, DnsConfig, DnsMode, Family, IpNet, Platform, Route, TunConfig, TunDevice,
+    split_default_routes,
 };
 use corridor_tunnel::session_driver::ConnectionInfo;
 
-use crate::Failure;
-use crate::args::UpArgs;
 use crate::route_plan;
-use crate::up::{out, system};
 
-/// Creates the TUN device with the assigned addresses, installs the routes and the DNS
-/// file, and prints what was done.
-pub(crate) async fn configure(
+/// How the host side is set up, beyond what the profile and the gateway decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOptions {
+    /// The TUN device's name.
+    pub tun_name: String,
+    /// Leave DNS alone.
+    pub no_dns: bool,
+    /// The resolv.conf-format file to rewrite when systemd-resolved is not running.
+    pub resolv_conf: PathBuf,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        Self {
+            tun_name: "corridor0".to_string(),
+            no_dns: false,
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+        }
+    }
+}
+
+/// Why the host could not be set up. Whatever was applied before the failing step is
+/// in the journal: [`Platform::restore`] undoes it.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The gateway assigned no address, so there is nothing to send from.
+    #[error("the gateway assigned no virtual address")]
+    NoAddress,
+    /// A step failed on the host.
+    #[error("{step}: {source}")]
+    Platform {
+        /// The step, in words (`cannot add a route`).
+        step: &'static str,
+        /// What the OS said.
+        source: corridor_platform::Error,
+    },
+}
+
+fn step(step: &'static str) -> impl FnOnce(corridor_platform::Error) -> HostError {
+    move |source| HostError::Platform { step, source }
+}
+
+/// What [`configure`] set up.
+#[derive(Debug)]
+pub struct Applied {
+    /// The TUN device, with the assigned addresses.
+    pub tun: TunDevice,
+    /// The addresses on it.
+    pub addresses: Vec<IpAddr>,
+    /// Prefixes routed into the tunnel (`0.0.0.0/1`... for a full tunnel).
+    pub routes: Vec<String>,
+    /// DNS servers in use, when DNS was set.
+    pub dns_servers: Vec<IpAddr>,
+    /// Domains resolved through the tunnel (every name for a full tunnel: `~.`).
+    pub dns_domains: Vec<String>,
+}
+
+/// Creates the TUN device with the assigned addresses, installs the routes and DNS, and
+/// tells `say` what was done, one line per change (the lines `corridor up` prints).
+pub async fn configure(
     platform: &mut Platform,
     profile: &Profile,
-    args: &UpArgs,
+    options: &HostOptions,
     gateway: IpAddr,
     info: &ConnectionInfo,
-) -> Result<corridor_platform::TunDevice, Failure> {
+    say: &mut (dyn FnMut(&str) + Send),
+) -> Result<Applied, HostError> {
+    let args = options;
+    let mut out = |line: &str| say(line);
+    let mut routes = Vec::new();
     let mut addresses = Vec::new();
     for net in &info.assigned.ipv4 {
         addresses.push(IpNet::host(IpAddr::V4(net.addr)));
@@ -33,9 +93,7 @@ pub(crate) async fn configure(
         addresses.push(IpNet::host(IpAddr::V6(net.addr)));
     }
     if addresses.is_empty() {
-        return Err(Failure::Conflict(anyhow!(
-            "the gateway assigned no virtual address"
-        )));
+        return Err(HostError::NoAddress);
     }
     let mtu = u16::try_from(info.inner_mtu).unwrap_or(u16::MAX);
     let tun = platform
@@ -45,7 +103,7 @@ pub(crate) async fn configure(
             addresses: addresses.clone(),
         })
         .await
-        .map_err(system("cannot create the TUN device"))?;
+        .map_err(step("cannot create the TUN device"))?;
     let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     out(&format!(
         "  address  {} on {} (MTU {mtu})",
@@ -74,7 +132,7 @@ pub(crate) async fn configure(
         let pinned = platform
             .bypass(dest, device)
             .await
-            .map_err(system("cannot keep a prefix out of the tunnel"))?;
+            .map_err(step("cannot keep a prefix out of the tunnel"))?;
         match pinned {
             Some(route) => out(&format!(
                 "  route    {} {}",
@@ -91,8 +149,9 @@ pub(crate) async fn configure(
         platform
             .add_route(Route::via_device(dest, device))
             .await
-            .map_err(system("cannot add a route"))?;
+            .map_err(step("cannot add a route"))?;
         out(&format!("  route    {dest} via {device}"));
+        routes.push(dest.to_string());
     }
     for (family, on) in [(Family::V4, plan.full_v4), (Family::V6, plan.full_v6)] {
         if !on {
@@ -102,8 +161,9 @@ pub(crate) async fn configure(
             platform
                 .add_route(route.clone())
                 .await
-                .map_err(system("cannot route all traffic into the tunnel"))?;
+                .map_err(step("cannot route all traffic into the tunnel"))?;
             out(&format!("  route    {} via {device}", route.destination));
+            routes.push(route.destination.to_string());
         }
     }
     for (family, on) in [(Family::V4, plan.block_v4), (Family::V6, plan.block_v6)] {
@@ -115,7 +175,7 @@ pub(crate) async fn configure(
             platform
                 .add_route(block.clone())
                 .await
-                .map_err(system("cannot block traffic outside the tunnel"))?;
+                .map_err(step("cannot block traffic outside the tunnel"))?;
             out(&format!(
                 "  route    unreachable {} (blocked outside the tunnel)",
                 block.destination
@@ -137,6 +197,8 @@ pub(crate) async fn configure(
             search_domains.push(d.clone());
         }
     }
+    let mut dns_servers = Vec::new();
+    let mut dns_domains = Vec::new();
     if args.no_dns {
         out("  dns      left alone (--no-dns)");
     } else if servers.is_empty() {
@@ -156,7 +218,13 @@ pub(crate) async fn configure(
         let backend = platform
             .apply_dns(device, &dns, mode, &args.resolv_conf)
             .await
-            .map_err(system("cannot set up DNS"))?;
+            .map_err(step("cannot set up DNS"))?;
+        dns_servers.clone_from(&dns.servers);
+        dns_domains = if mode.is_full_tunnel() {
+            vec!["~.".to_string()]
+        } else {
+            dns.search_domains.clone()
+        };
         let servers: Vec<String> = dns.servers.iter().map(ToString::to_string).collect();
         let domains = if dns.search_domains.is_empty() {
             "-".to_string()
@@ -185,11 +253,17 @@ pub(crate) async fn configure(
         "  suite    IKE {}; ESP {} on UDP {}",
         info.ike_suite, info.esp_suite, info.remote_port
     ));
-    Ok(tun)
+    Ok(Applied {
+        tun,
+        addresses: addresses.iter().map(IpNet::addr).collect(),
+        routes,
+        dns_servers,
+        dns_domains,
+    })
 }
 
-fn platform_net(net: &corridor_model::IpNet) -> Result<IpNet, Failure> {
-    IpNet::new(net.addr(), net.prefix_len()).map_err(system("bad prefix"))
+fn platform_net(net: &corridor_model::IpNet) -> Result<IpNet, HostError> {
+    IpNet::new(net.addr(), net.prefix_len()).map_err(step("bad prefix"))
 }
 
 /// `via 198.18.0.254 dev eth0`, `dev eth0`.

@@ -25,26 +25,26 @@ use corridor_model::{IpNet, Routing, TunnelMode};
 
 /// What to install.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct RoutePlan {
+pub struct RoutePlan {
     /// Families routed whole into the tunnel (split default routes).
-    pub(crate) full_v4: bool,
+    pub full_v4: bool,
     /// See `full_v4`.
-    pub(crate) full_v6: bool,
+    pub full_v6: bool,
     /// Prefixes routed into the tunnel.
-    pub(crate) tunnel: Vec<IpNet>,
+    pub tunnel: Vec<IpNet>,
     /// Families whose traffic outside the tunnel is refused.
-    pub(crate) block_v4: bool,
+    pub block_v4: bool,
     /// See `block_v4`.
-    pub(crate) block_v6: bool,
+    pub block_v6: bool,
     /// Prefixes pinned to the route they use now, outside the tunnel.
-    pub(crate) bypass: Vec<IpNet>,
+    pub bypass: Vec<IpNet>,
     /// Plain-language remarks for the user (what was not routed and why).
-    pub(crate) notes: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// Plans the routes; `selectors` are the gateway's narrowed TSr as prefixes,
 /// `has_v4`/`has_v6` whether an address of that family was assigned.
-pub(crate) fn plan(
+pub fn plan(
     routing: &Routing,
     selectors: &[IpNet],
     has_v4: bool,

@@ -1,0 +1,357 @@
+//! The service's tunnel against the lab's strongSwan gateway: the corridord server code
+//! runs in this test process on a thread inside the client namespace (so its TUN
+//! device, routes and sockets live there), and `corridor connect` / `status` /
+//! `disconnect` talk to it over its socket as a user would. Needs root; fails (never
+//! skips) when the lab cannot start.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corridor_ipc::connection::Connection;
+use corridor_ipc::{
+    ClientHello, ClientMessage, ConnectionState, ConnectionStatus, Event, Outcome,
+    PROTOCOL_VERSION, Reply, Request, ServerMessage,
+};
+use corridor_model::Base64Bytes;
+use corridor_service::connections::{Connections, ConnectionsConfig};
+use corridor_service::events::Hub;
+use corridor_service::profiles::Profiles;
+use corridor_service::server::{ServerConfig, Service, bind, serve};
+use lab::{Host, Lab, LabConfig, Scenario};
+use support::{snapshot, tail};
+use tokio::net::UnixStream;
+
+/// The service on its thread in the client namespace; stopping it (on drop) ends the
+/// connection and restores the namespace like `systemctl stop corridord` would.
+struct Daemon {
+    socket: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start_service(lab: &Lab, dir: &Path) -> Daemon {
+    let netns = PathBuf::from("/run/netns").join(lab.netns(Host::Client));
+    let socket = dir.join("corridord.sock");
+    let config = ServerConfig {
+        socket: socket.clone(),
+        group: None,
+    };
+    let hub = Hub::new();
+    let connections = Connections::new(
+        ConnectionsConfig {
+            run_dir: dir.join("run"),
+            host: corridor_connection::HostOptions {
+                tun_name: "corridor0".into(),
+                no_dns: false,
+                resolv_conf: lab.resolv_conf(Host::Client),
+            },
+        },
+        hub.clone(),
+    );
+    let service = Arc::new(Service {
+        profiles: Profiles::new(dir.join("profiles"), None),
+        hub,
+        connections,
+    });
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let ns = File::open(&netns).unwrap();
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = bind(&config).await.unwrap();
+            ready_tx.send(()).unwrap();
+            let shutdown = async {
+                let _ = stop_rx.await;
+            };
+            serve(listener, config, Arc::clone(&service), shutdown).await;
+            service.connections.shutdown().await;
+        });
+    });
+    ready_rx.recv().unwrap();
+    Daemon {
+        socket,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+/// A client of the service, as the GUI would be.
+async fn client(socket: &Path) -> Connection<UnixStream> {
+    let mut conn = Connection::new(UnixStream::connect(socket).await.unwrap());
+    conn.send(&ClientMessage::Hello(ClientHello {
+        protocol: PROTOCOL_VERSION,
+        client: "service_lab test".into(),
+    }))
+    .await
+    .unwrap();
+    let hello: ServerMessage = conn.recv().await.unwrap().unwrap();
+    assert!(matches!(hello, ServerMessage::Hello(_)), "{hello:?}");
+    conn
+}
+
+async fn ask(conn: &mut Connection<UnixStream>, request: Request) -> Outcome {
+    conn.send(&ClientMessage::Request { id: 7, request })
+        .await
+        .unwrap();
+    loop {
+        match conn.recv::<ServerMessage>().await.unwrap().unwrap() {
+            ServerMessage::Response { outcome, .. } => return *outcome,
+            ServerMessage::Event { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Imports the lab's `.sswan` profile (self-contained: the CA is inline) through IPC.
+fn import_profile(lab: &Lab, socket: &Path) -> String {
+    let path = lab.write_sswan_profile().unwrap();
+    let contents = std::fs::read(&path).unwrap();
+    let socket = socket.to_path_buf();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let mut conn = client(&socket).await;
+        match ask(
+            &mut conn,
+            Request::ImportProfile {
+                file_name: "lab.sswan".into(),
+                contents: Base64Bytes(contents),
+                replace: false,
+            },
+        )
+        .await
+        {
+            Outcome::Ok {
+                reply: Reply::Imported { profile, .. },
+            } => profile.id.to_string(),
+            other => panic!("import failed: {other:?}"),
+        }
+    })
+}
+
+fn corridor(socket: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        // Nothing in this test may touch the developer's keychain.
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The service's status, as `corridor status --json` prints it.
+fn status(socket: &Path) -> Vec<ConnectionStatus> {
+    let (code, out, err) = corridor(socket, &["status", "--json"], "");
+    assert_eq!(code, Some(0), "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Waits (at most `secs`) until the service's status satisfies `ok`.
+fn wait_status(
+    socket: &Path,
+    secs: u64,
+    what: &str,
+    ok: impl Fn(&ConnectionStatus) -> bool,
+) -> ConnectionStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = status(socket);
+        if let Some(s) = now.iter().find(|s| ok(s)) {
+            return s.clone();
+        }
+        assert!(Instant::now() < deadline, "{what}: status is {now:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_disconnect() {
+    let lab = match Lab::start(LabConfig::new(Scenario::EapMschapv2)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let id = import_profile(&lab, &socket);
+    let password = format!("{}\n", lab.credentials().eap_password);
+
+    // Without a password the service refuses before doing anything.
+    let (code, _, err) = corridor(&socket, &["connect", &id, "--no-wait"], "");
+    assert_ne!(code, Some(0));
+    assert!(err.contains("password"), "{err}");
+    assert_eq!(snapshot(&lab), before);
+
+    // A wrong password: the gateway refuses, the state says why, nothing is left behind.
+    let (code, _, err) = corridor(
+        &socket,
+        &["connect", &id, "--password-stdin"],
+        "not the password\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("did not connect"), "{err}");
+    assert_eq!(snapshot(&lab), before);
+
+    // The real one: connected, with the assigned address and the traffic counted.
+    let (code, out, err) = corridor(&socket, &["connect", &id, "--password-stdin"], &password);
+    assert_eq!(
+        code,
+        Some(0),
+        "{out}\n{err}\n{}",
+        tail(&lab.gateway_log(), 40)
+    );
+    assert!(out.contains("connected"), "{out}");
+    assert!(out.contains("address  198.19."), "{out}");
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+    let page = lab
+        .http_get(Host::Client, lab.lan_host_addr(), "/")
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let up = wait_status(&socket, 5, "stats after traffic", |s| {
+        s.state == ConnectionState::Connected
+            && s.stats
+                .is_some_and(|st| st.packets_in >= 3 && st.bytes_out > 0)
+    });
+    let details = up.details.clone().unwrap();
+    assert!(
+        details.routes.iter().any(|r| r.starts_with("198.19.")),
+        "{details:?}"
+    );
+    assert_eq!(details.dns_domains, ["corp.example"]);
+
+    // A second connect while one runs is refused and disturbs nothing.
+    let (code, _, err) = corridor(&socket, &["connect", &id, "--password-stdin"], &password);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("disconnect it first"), "{err}");
+
+    // The gateway drops us: the service says why, tries again and is back by itself,
+    // with the same address, while the tunnel's routes stayed in place.
+    let events = subscribe(&socket);
+    lab.swanctl(&["--terminate", "--ike", "corridor", "--timeout", "10"])
+        .unwrap();
+    let seen = collect_until_connected(events, Duration::from_secs(30));
+    let reconnecting = seen
+        .iter()
+        .find(|s| matches!(s.state, ConnectionState::Reconnecting { .. }))
+        .unwrap_or_else(|| panic!("no Reconnecting state: {seen:?}"));
+    assert!(
+        reconnecting
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("gateway")),
+        "{reconnecting:?}"
+    );
+    let back = seen.last().unwrap();
+    assert_eq!(
+        back.details.as_ref().unwrap().virtual_ips,
+        details.virtual_ips
+    );
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+
+    // Disconnect: answered once the namespace is exactly as before.
+    let (code, out, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    let last = status(&socket);
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert_eq!(last[0].state, ConnectionState::Disconnected);
+    assert_eq!(last[0].reason.as_deref(), Some("disconnected by the user"));
+    drop(daemon);
+    assert_eq!(snapshot(&lab), before);
+}
+
+/// A subscription to the service's events, read on its own thread.
+fn subscribe(socket: &Path) -> std::sync::mpsc::Receiver<ConnectionStatus> {
+    let socket = socket.to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut conn = client(&socket).await;
+            let outcome = ask(&mut conn, Request::Subscribe { log_level: None }).await;
+            assert!(matches!(outcome, Outcome::Ok { .. }), "{outcome:?}");
+            ready_tx.send(()).unwrap();
+            while let Ok(Some(message)) = conn.recv::<ServerMessage>().await {
+                if let ServerMessage::Event {
+                    event: Event::State { status },
+                } = message
+                    && tx.send(*status).is_err()
+                {
+                    return;
+                }
+            }
+        });
+    });
+    ready_rx.recv().unwrap();
+    rx
+}
+
+/// State events until the next `Connected` after a non-connected one.
+fn collect_until_connected(
+    events: std::sync::mpsc::Receiver<ConnectionStatus>,
+    within: Duration,
+) -> Vec<ConnectionStatus> {
+    let deadline = Instant::now() + within;
+    let mut seen: Vec<ConnectionStatus> = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(status) => {
+                let done = status.state == ConnectionState::Connected
+                    && seen.iter().any(|s| s.state != ConnectionState::Connected);
+                seen.push(status);
+                if done {
+                    return seen;
+                }
+            }
+            Err(_) => panic!("not connected again within {within:?}: {seen:?}"),
+        }
+    }
+}
