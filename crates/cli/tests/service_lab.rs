@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use corridor_ipc::connection::Connection;
 use corridor_ipc::{
-    ClientHello, ClientMessage, ConnectionState, ConnectionStatus, Event, Outcome,
-    PROTOCOL_VERSION, Reply, Request, ServerMessage,
+    ClientHello, ClientMessage, ConnectSecrets, ConnectionState, ConnectionStatus, ErrorCode,
+    ErrorReply, Event, Outcome, PROTOCOL_VERSION, Reply, Request, ServerMessage,
 };
 use corridor_model::Base64Bytes;
 use corridor_service::connections::{Connections, ConnectionsConfig};
@@ -154,13 +154,22 @@ fn import_profile(lab: &Lab, socket: &Path) -> String {
     })
 }
 
+/// The keychain the `corridor` commands of this test use (a private Secret Service):
+/// nothing here may touch the keychain of whoever runs the tests.
+static KEYCHAIN_BUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn corridor(socket: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
         .args(args)
         .arg("--socket")
         .arg(socket)
-        // Nothing in this test may touch the developer's keychain.
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            KEYCHAIN_BUS
+                .get()
+                .map_or("unix:path=/nonexistent", String::as_str),
+        )
+        .env("CORRIDOR_KEYCHAIN", "secret-service")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -179,6 +188,28 @@ fn corridor(socket: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String, 
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A connect request without secrets, straight over IPC; returns the refusal.
+fn connect_without_secrets(socket: &Path, id: &str) -> ErrorReply {
+    let socket = socket.to_path_buf();
+    let id = id.to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let mut conn = client(&socket).await;
+        let request = Request::Connect {
+            profile: id,
+            username: None,
+            secrets: ConnectSecrets::default(),
+        };
+        match ask(&mut conn, request).await {
+            Outcome::Error { error } => error,
+            other => panic!("connected without a password: {other:?}"),
+        }
+    })
 }
 
 /// The service's status, as `corridor status --json` prints it.
@@ -214,15 +245,18 @@ fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_di
     };
     let before = snapshot(&lab);
     let dir = tempfile::tempdir().unwrap();
+    let keychain = lab::secret_service::SecretService::start(dir.path())
+        .expect("start a private Secret Service (gnome-keyring and dbus-daemon are needed)");
+    KEYCHAIN_BUS.set(keychain.bus_address()).unwrap();
     let daemon = start_service(&lab, dir.path());
     let socket = daemon.socket.clone();
     let id = import_profile(&lab, &socket);
     let password = format!("{}\n", lab.credentials().eap_password);
 
     // Without a password the service refuses before doing anything.
-    let (code, _, err) = corridor(&socket, &["connect", &id, "--no-wait"], "");
-    assert_ne!(code, Some(0));
-    assert!(err.contains("password"), "{err}");
+    let refused = connect_without_secrets(&socket, &id);
+    assert_eq!(refused.code, ErrorCode::SecretRequired, "{refused:?}");
+    assert!(refused.message.contains("password"), "{refused:?}");
     assert_eq!(snapshot(&lab), before);
 
     // A wrong password: the gateway refuses, the state says why, nothing is left behind.
@@ -235,8 +269,13 @@ fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_di
     assert!(err.contains("did not connect"), "{err}");
     assert_eq!(snapshot(&lab), before);
 
-    // The real one: connected, with the assigned address and the traffic counted.
-    let (code, out, err) = corridor(&socket, &["connect", &id, "--password-stdin"], &password);
+    // The real one: connected, with the assigned address and the traffic counted; the
+    // password is remembered in the user's keychain.
+    let (code, out, err) = corridor(
+        &socket,
+        &["connect", &id, "--password-stdin", "--remember"],
+        &password,
+    );
     assert_eq!(
         code,
         Some(0),
@@ -245,6 +284,7 @@ fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_di
     );
     assert!(out.contains("connected"), "{out}");
     assert!(out.contains("address  198.19."), "{out}");
+    assert!(out.contains("remembered in your keychain"), "{out}");
     lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
     let page = lab
         .http_get(Host::Client, lab.lan_host_addr(), "/")
@@ -299,6 +339,17 @@ fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_di
     assert_eq!(last.len(), 1, "{last:?}");
     assert_eq!(last[0].state, ConnectionState::Disconnected);
     assert_eq!(last[0].reason.as_deref(), Some("disconnected by the user"));
+
+    // Next time the keychain answers: nothing on standard input, no prompt.
+    let (code, out, err) = corridor(&socket, &["connect", &id], "");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+    let (code, _, err) = corridor(&socket, &["disconnect", &id], "");
+    assert_eq!(code, Some(0), "{err}");
+    // Forgotten, it has to be asked for again (and there is no terminal to ask on).
+    let (_, out, _) = corridor(&socket, &["connect", &id, "--forget", "--no-wait"], "");
+    assert!(out.contains("forgot 1 remembered secret"), "{out}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
     drop(daemon);
     assert_eq!(snapshot(&lab), before);
 }

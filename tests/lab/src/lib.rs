@@ -44,6 +44,7 @@ mod process;
 mod profile;
 pub mod relay;
 pub mod resolved;
+pub mod secret_service;
 mod services;
 pub mod strongswan;
 pub mod testpeer;
