@@ -12,8 +12,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "corridor", version, propagate_version = true)]
 pub(crate) struct Cli {
-    /// The profile directory (default: $XDG_DATA_HOME/corridor/profiles, else
-    /// ~/.local/share/corridor/profiles).
+    /// A local profile directory. Without it, `corridor profile` uses the Corridor
+    /// service's store (its socket: $CORRIDOR_SOCKET, default
+    /// /run/corridor/corridord.sock), and `up` / `diagnose` use
+    /// $XDG_DATA_HOME/corridor/profiles, else ~/.local/share/corridor/profiles.
     #[arg(long, global = true, env = "CORRIDOR_PROFILES_DIR", value_name = "DIR")]
     pub(crate) profiles_dir: Option<PathBuf>,
 

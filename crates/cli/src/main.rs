@@ -10,6 +10,7 @@ mod diagnose;
 mod keychain;
 mod pidfile;
 mod profile_cmd;
+mod profile_service;
 mod service_cmd;
 mod summary;
 mod up;
@@ -53,6 +54,14 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        // Without a store directory, the store is the service's; validating a file never
+        // needs a store.
+        Command::Profile(command)
+            if cli.profiles_dir.is_none()
+                && !matches!(command, args::ProfileCommand::Validate { .. }) =>
+        {
+            profile_service::run(command, profile_cmd::read_profile)
+        }
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
         Command::Up(args) => up::run(cli.profiles_dir, args),

@@ -137,7 +137,7 @@ pub(crate) fn run(dir: Option<PathBuf>, command: ProfileCommand) -> Result<(), F
 }
 
 /// Reads and validates a profile file with the command's import options.
-fn read_profile(file: &std::path::Path, args: &ImportArgs) -> Result<Imported, Failure> {
+pub(crate) fn read_profile(file: &std::path::Path, args: &ImportArgs) -> Result<Imported, Failure> {
     let p12_password = if args.p12_password_stdin {
         Some(read_password_line().map_err(Failure::System)?)
     } else {

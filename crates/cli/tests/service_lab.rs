@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use corridor_ipc::connection::Connection;
 use corridor_ipc::{
     ClientHello, ClientMessage, ConnectSecrets, ConnectionState, ConnectionStatus, ErrorCode,
-    ErrorReply, Event, Outcome, PROTOCOL_VERSION, Reply, Request, ServerMessage,
+    ErrorReply, Event, Outcome, PROTOCOL_VERSION, Request, ServerMessage,
 };
-use corridor_model::Base64Bytes;
 use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::profiles::Profiles;
@@ -125,33 +124,17 @@ async fn ask(conn: &mut Connection<UnixStream>, request: Request) -> Outcome {
     }
 }
 
-/// Imports the lab's `.sswan` profile (self-contained: the CA is inline) through IPC.
-fn import_profile(lab: &Lab, socket: &Path) -> String {
-    let path = lab.write_sswan_profile().unwrap();
-    let contents = std::fs::read(&path).unwrap();
-    let socket = socket.to_path_buf();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
-        let mut conn = client(&socket).await;
-        match ask(
-            &mut conn,
-            Request::ImportProfile {
-                file_name: "lab.sswan".into(),
-                contents: Base64Bytes(contents),
-                replace: false,
-            },
-        )
-        .await
-        {
-            Outcome::Ok {
-                reply: Reply::Imported { profile, .. },
-            } => profile.id.to_string(),
-            other => panic!("import failed: {other:?}"),
-        }
-    })
+/// Imports `file` into the service with `corridor profile import`; returns its id.
+fn import_profile(socket: &Path, file: &Path) -> String {
+    let (code, out, err) = corridor(socket, &["profile", "import", file.to_str().unwrap()], "");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("into the Corridor service"), "{out}");
+    let (code, out, err) = corridor(socket, &["profile", "list", "--json"], "");
+    assert_eq!(code, Some(0), "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let profiles = listed["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 1, "{out}");
+    profiles[0]["id"].as_str().unwrap().to_string()
 }
 
 /// The keychain the `corridor` commands of this test use (a private Secret Service):
@@ -161,8 +144,8 @@ static KEYCHAIN_BUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 fn corridor(socket: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
         .args(args)
-        .arg("--socket")
-        .arg(socket)
+        .env("CORRIDOR_SOCKET", socket)
+        .env_remove("CORRIDOR_PROFILES_DIR")
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             KEYCHAIN_BUS
@@ -250,7 +233,7 @@ fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_di
     KEYCHAIN_BUS.set(keychain.bus_address()).unwrap();
     let daemon = start_service(&lab, dir.path());
     let socket = daemon.socket.clone();
-    let id = import_profile(&lab, &socket);
+    let id = import_profile(&socket, &lab.write_sswan_profile().unwrap());
     let password = format!("{}\n", lab.credentials().eap_password);
 
     // Without a password the service refuses before doing anything.
@@ -405,4 +388,39 @@ fn collect_until_connected(
             Err(_) => panic!("not connected again within {within:?}: {seen:?}"),
         }
     }
+}
+
+/// A certificate profile whose PKCS#12 file is embedded on import (the service never
+/// opens a caller's paths), connected with the container's password.
+#[test]
+fn a_certificate_profile_imported_through_the_service_connects() {
+    let lab = match Lab::start(LabConfig::new(Scenario::Cert)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
+    let (code, out, _) = corridor(&socket, &["profile", "show", &id, "--json"], "");
+    assert_eq!(code, Some(0));
+    assert!(
+        !out.contains("\"file\""),
+        "a file reference reached the service: {out}"
+    );
+
+    let p12 = format!("{}\n", lab.credentials().p12_password);
+    let (code, out, err) = corridor(&socket, &["connect", &id, "--p12-password-stdin"], &p12);
+    assert_eq!(
+        code,
+        Some(0),
+        "{out}\n{err}\n{}",
+        tail(&lab.gateway_log(), 40)
+    );
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+    let (code, _, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    drop(daemon);
 }

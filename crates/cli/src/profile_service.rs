@@ -1,0 +1,193 @@
+//! `corridor profile …` through the service: without `--profiles-dir`, profiles live in
+//! the service's store for the calling user (and IT's managed profiles sit beside
+//! them), where `corridor connect` and the desktop app find them.
+//!
+//! The file is read and checked here, as the user: files it refers to (CA certificates,
+//! a PKCS#12 container) are read with the user's own rights and embedded, because the
+//! service (root) does not open paths on a caller's behalf. A PEM private key stays a
+//! file reference by design, so such a profile cannot go to the service.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use corridor_ipc::{ProfileSummary, Reply, Request};
+use corridor_model::{Base64Bytes, Blob, CertificateSource, ClientCertificate, Profile};
+use corridor_profile::{to_json, to_json_redacted};
+use serde_json::json;
+
+use crate::Failure;
+use crate::args::ProfileCommand;
+use crate::service_cmd::{ask, open, print, runtime};
+
+/// The service's socket for profile commands: `CORRIDOR_SOCKET`, else the default.
+fn socket() -> PathBuf {
+    std::env::var_os("CORRIDOR_SOCKET").map_or_else(
+        || PathBuf::from("/run/corridor/corridord.sock"),
+        PathBuf::from,
+    )
+}
+
+/// Runs a profile command against the service (`validate` never reaches here).
+pub(crate) fn run(
+    command: ProfileCommand,
+    read: impl FnOnce(&Path, &crate::args::ImportArgs) -> Result<corridor_profile::Imported, Failure>,
+) -> Result<(), Failure> {
+    match command {
+        ProfileCommand::Import {
+            file,
+            replace,
+            options,
+            json,
+        } => {
+            let imported = read(&file, &options)?;
+            let mut profile = imported.profile;
+            embed_files(&mut profile)?;
+            let file_name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "profile".to_string());
+            let request = Request::ImportProfile {
+                file_name: format!("{file_name} (as a Corridor profile)"),
+                contents: Base64Bytes(to_json(&profile).into_bytes()),
+                replace,
+            };
+            let reply = exchange(request)?;
+            let Reply::Imported {
+                profile: summary, ..
+            } = reply
+            else {
+                return Err(unexpected(&reply));
+            };
+            let mut text = imported.report.to_string();
+            if json {
+                return print(&pretty(&json!({
+                    "id": summary.id,
+                    "name": summary.name,
+                    "service": true,
+                    "eap_password_in_file": imported.secrets.eap_password.is_some(),
+                })));
+            }
+            text.push_str(&format!(
+                "imported \"{}\" ({}) into the Corridor service",
+                summary.name, summary.id
+            ));
+            if imported.secrets.eap_password.is_some() {
+                text.push_str(
+                    "\nnote: the file carried an EAP password; profiles never hold passwords, \
+                     so it was not stored; `corridor connect --remember` keeps it in your keychain",
+                );
+            }
+            print(&text)
+        }
+        ProfileCommand::Validate { .. } => Err(Failure::System(anyhow!(
+            "validate checks a file locally; it does not use the service"
+        ))),
+        ProfileCommand::List { json } => {
+            let reply = exchange(Request::ListProfiles)?;
+            let Reply::Profiles { profiles } = reply else {
+                return Err(unexpected(&reply));
+            };
+            if json {
+                return print(&pretty(&json!({ "profiles": profiles })));
+            }
+            print(&listing(&profiles))
+        }
+        ProfileCommand::Show { profile, json } => {
+            let reply = exchange(Request::GetProfile { profile })?;
+            let Reply::Profile { profile, managed } = reply else {
+                return Err(unexpected(&reply));
+            };
+            if json {
+                return print(to_json_redacted(&profile).trim_end());
+            }
+            let mut text = crate::summary::profile(&profile, Path::new("(the service)"));
+            if managed {
+                text.push_str("managed              yes (installed by IT; read-only)\n");
+            }
+            print(text.trim_end())
+        }
+        ProfileCommand::Remove { profile } => {
+            let reply = exchange(Request::RemoveProfile { profile })?;
+            let Reply::Removed { profile } = reply else {
+                return Err(unexpected(&reply));
+            };
+            print(&format!(
+                "removed \"{}\" ({}) from the Corridor service",
+                profile.name, profile.id
+            ))
+        }
+    }
+}
+
+fn exchange(request: Request) -> Result<Reply, Failure> {
+    runtime()?.block_on(async {
+        let mut conn = open(&socket()).await?;
+        ask(&mut conn, request).await
+    })
+}
+
+fn unexpected(reply: &Reply) -> Failure {
+    Failure::System(anyhow!("the service answered {reply:?}"))
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// One line per profile, managed ones marked.
+fn listing(profiles: &[ProfileSummary]) -> String {
+    if profiles.is_empty() {
+        return "no profiles (import one with `corridor profile import FILE`)".to_string();
+    }
+    let width = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    profiles
+        .iter()
+        .map(|p| {
+            format!(
+                "{:<width$}  {}  {}  {}{}",
+                p.name,
+                p.id,
+                p.gateway,
+                p.auth,
+                if p.managed { "  (managed)" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Replaces every file reference the service would refuse with the file's contents,
+/// read now with the caller's rights.
+fn embed_files(profile: &mut Profile) -> Result<(), Failure> {
+    for ca in &mut profile.trust.ca {
+        if let CertificateSource::File(path) = ca {
+            let bytes = read(path, "trust.ca")?;
+            *ca = match String::from_utf8(bytes) {
+                Ok(text) if text.contains("-----BEGIN") => CertificateSource::Pem(text),
+                Ok(text) => CertificateSource::Der(Base64Bytes(text.into_bytes())),
+                Err(e) => CertificateSource::Der(Base64Bytes(e.into_bytes())),
+            };
+        }
+    }
+    match &mut profile.auth.client_certificate {
+        Some(ClientCertificate::Pkcs12(blob)) => {
+            if let Blob::File(path) = blob {
+                *blob = Blob::Base64(Base64Bytes(read(path, "auth.client_certificate")?));
+            }
+        }
+        Some(ClientCertificate::Pem(_)) => {
+            return Err(Failure::BadInput(anyhow!(
+                "auth.client_certificate.pem: a PEM private key stays a file and cannot be \
+                 handed to the service; convert the certificate and key to PKCS#12 \
+                 (openssl pkcs12 -export) and refer to that"
+            )));
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn read(path: &Path, field: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::System(anyhow!("{field}: cannot read {}: {e}", path.display())))
+}
