@@ -391,9 +391,10 @@ fn collect_until_connected(
 }
 
 /// A certificate profile whose PKCS#12 file is embedded on import (the service never
-/// opens a caller's paths), connected with the container's password.
+/// opens a caller's paths), connected with the container's password, follows a change
+/// of the client's address.
 #[test]
-fn a_certificate_profile_imported_through_the_service_connects() {
+fn a_certificate_profile_imported_through_the_service_connects_and_follows_a_new_address() {
     let lab = match Lab::start(LabConfig::new(Scenario::Cert)) {
         Ok(lab) => lab,
         Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
