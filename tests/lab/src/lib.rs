@@ -36,6 +36,7 @@ mod lab;
 mod logs;
 mod naming;
 mod netns;
+mod network_state;
 pub mod paths;
 pub mod pki;
 pub mod plan;

@@ -17,21 +17,10 @@ pub fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// `ip -j route` (both families, every table) and `ip -j addr` in the client namespace,
-/// plus the bytes of its resolv.conf.
+/// The client namespace's routes, rules, addresses and resolv.conf, for exact-restore
+/// checks.
 pub fn snapshot(lab: &Lab) -> Vec<String> {
-    let mut state: Vec<String> = [
-        &["ip", "-j", "-4", "route", "show", "table", "all"][..],
-        &["ip", "-j", "-6", "route", "show", "table", "all"],
-        &["ip", "-j", "addr"],
-        &["ip", "-j", "-4", "rule"],
-        &["ip", "-j", "-6", "rule"],
-    ]
-    .iter()
-    .map(|args| lab.exec(Host::Client, args).expect("ip").stdout)
-    .collect();
-    state.push(std::fs::read_to_string(lab.resolv_conf(Host::Client)).unwrap_or_default());
-    state
+    lab.network_state(Host::Client)
 }
 
 /// What a scenario's `corridor up` reads on standard input, and the flag that says so.
