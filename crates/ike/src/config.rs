@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use corridor_crypto::{DhGroup, EncrAlgorithm, IntegAlgorithm, PrfAlgorithm, SecretBytes};
 
@@ -45,6 +46,14 @@ pub struct IkeConfig {
     /// Send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4), telling the gateway to drop
     /// older SAs of ours after a crash or restart.
     pub initial_contact: bool,
+    /// How long the gateway may stay silent (no authentic IKE message, and no authentic
+    /// ESP packet reported through [`crate::Initiator::note_peer_alive`]) before we send
+    /// it a liveness check (RFC 7296 §2.4). Zero turns liveness checks off.
+    pub dpd_interval: Duration,
+    /// Key exchange groups offered when we rekey a Child SA, for perfect forward
+    /// secrecy (RFC 7296 §1.3.1); the first is the one we send a KE payload for. Empty:
+    /// no PFS. The first Child SA (made in IKE_AUTH) never uses them.
+    pub rekey_pfs_groups: Vec<DhGroup>,
 }
 
 impl IkeConfig {
@@ -71,6 +80,8 @@ impl IkeConfig {
             retransmit: RetransmitPolicy::default(),
             fragment_size: 1200,
             initial_contact: true,
+            dpd_interval: Duration::from_secs(30),
+            rekey_pfs_groups: Vec::new(),
         }
     }
 

@@ -48,13 +48,60 @@ pub(crate) fn derive(
         spi_r.to_be_bytes(),
     )
     .map_err(Error::internal)?;
+    finish(suite, keys, spi_i, spi_r, true)
+}
+
+/// The keys of the IKE SA that replaces the one `old` protects (RFC 7296 §2.18:
+/// "SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)"), where `ni` and the new `spi_i`
+/// belong to whoever started the rekey; `we_started` says whether that was us, which
+/// makes us the new SA's original initiator or responder.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn derive_rekeyed(
+    old: &IkeSaSecrets,
+    suite: &IkeSuite,
+    shared: &SecretBytes,
+    ni: &[u8],
+    nr: &[u8],
+    spi_i: u64,
+    spi_r: u64,
+    we_started: bool,
+) -> Result<(IkeSaSecrets, IkeKeyMaterial), Error> {
+    let (_skeyseed, keys) = corridor_crypto::derive_rekeyed_ike_sa_keys(
+        old.prf,
+        suite.prf,
+        suite.encr,
+        suite.integ,
+        &old.sk_d,
+        shared.expose(),
+        ni,
+        nr,
+        spi_i.to_be_bytes(),
+        spi_r.to_be_bytes(),
+    )
+    .map_err(Error::internal)?;
+    finish(suite, keys, spi_i, spi_r, we_started)
+}
+
+fn finish(
+    suite: &IkeSuite,
+    keys: corridor_crypto::IkeSaKeys,
+    spi_i: u64,
+    spi_r: u64,
+    initiator: bool,
+) -> Result<(IkeSaSecrets, IkeKeyMaterial), Error> {
     let integ_key = |k: &SecretBytes| suite.integ.map(|_| k.expose().to_vec());
     let ai = integ_key(&keys.sk_ai);
     let ar = integ_key(&keys.sk_ar);
-    let outbound = SkCrypter::new(suite.encr, suite.integ, keys.sk_ei.expose(), ai.as_deref())
+    let for_initiator = SkCrypter::new(suite.encr, suite.integ, keys.sk_ei.expose(), ai.as_deref())
         .map_err(Error::internal)?;
-    let inbound = SkCrypter::new(suite.encr, suite.integ, keys.sk_er.expose(), ar.as_deref())
+    let for_responder = SkCrypter::new(suite.encr, suite.integ, keys.sk_er.expose(), ar.as_deref())
         .map_err(Error::internal)?;
+    // RFC 7296 §2.14: SK_ei/SK_ai protect what the original initiator sends.
+    let (outbound, inbound) = if initiator {
+        (for_initiator, for_responder)
+    } else {
+        (for_responder, for_initiator)
+    };
     let material = IkeKeyMaterial {
         spi_i,
         spi_r,
@@ -95,6 +142,43 @@ pub(crate) fn child_keys(
         esp.integ.map_or(0, IntegAlgorithm::key_len),
     )
     .map_err(Error::internal)
+}
+
+/// Child SA keys for a Child SA made by CREATE_CHILD_SA (RFC 7296 §2.17: "KEYMAT =
+/// prf+(SK_d, g^ir (new) | Ni | Nr)", without g^ir when there was no key exchange),
+/// where `ni` is the nonce of whoever started the exchange.
+///
+/// "All keys for SAs carrying data from the initiator to the responder are taken
+/// before SAs going from the responder to the initiator": the initiator there is the
+/// exchange's. The result is always in our orientation (the `_i` keys protect what we
+/// send), so a Child SA the gateway created has its halves swapped.
+pub(crate) fn rekeyed_child_keys(
+    secrets: &IkeSaSecrets,
+    esp: &EspSuite,
+    shared: Option<&SecretBytes>,
+    ni: &[u8],
+    nr: &[u8],
+    we_started: bool,
+) -> Result<ChildSaKeys, Error> {
+    let keys = derive_child_sa_keys(
+        secrets.prf,
+        &secrets.sk_d,
+        shared.map(SecretBytes::expose),
+        ni,
+        nr,
+        esp.encr.key_len(),
+        esp.integ.map_or(0, IntegAlgorithm::key_len),
+    )
+    .map_err(Error::internal)?;
+    if we_started {
+        return Ok(keys);
+    }
+    Ok(ChildSaKeys {
+        encr_i: keys.encr_r,
+        integ_i: keys.integ_r,
+        encr_r: keys.encr_i,
+        integ_r: keys.integ_i,
+    })
 }
 
 /// The keys protecting IKE messages, for a consumer that logs them on purpose (e.g. in

@@ -5,8 +5,12 @@
 //! with a pre-shared key, a certificate or EAP (the gateway is authenticated by its
 //! certificate before any EAP credential leaves), the first Child SA with traffic
 //! selector narrowing and the configuration payload, IKE fragmentation (RFC 7383) both
-//! ways, retransmission with exponential backoff, and the INFORMATIONAL exchanges a
-//! gateway starts (liveness checks, Deletes).
+//! ways, retransmission with exponential backoff, the INFORMATIONAL exchanges a
+//! gateway starts (liveness checks, Deletes), liveness checks of our own when the
+//! gateway falls silent (RFC 7296 §2.4, [`Event::PeerDead`] when it stays silent), and
+//! CREATE_CHILD_SA rekeys of the Child SA and of the IKE SA both ways (RFC 7296 §1.3.2,
+//! §1.3.3, §2.8, §2.18), with or without PFS, including the simultaneous Child SA rekey
+//! of §2.8.1.
 //!
 //! The crate does no I/O: the driver feeds datagrams and time in and drains datagrams,
 //! timer deadlines and [`Event`]s out (see [`initiator`]). Randomness comes from the
@@ -103,7 +107,7 @@ pub use config::{EspProposal, IkeConfig, IkeProposal, LocalAuth};
 pub use config_payload::{AssignedConfig, ConfigRequest};
 pub use error::{AuthenticationError, Error, PeerIncompatible, PeerMisbehaved};
 pub use identity::Identity;
-pub use initiator::{Established, Event, Initiator, KeyMaterial, Transmit};
+pub use initiator::{Established, Event, Initiator, KeyMaterial, RekeyedChild, Transmit};
 pub use keys::{ChildKeyMaterial, IkeKeyMaterial};
 pub use nat::NatStatus;
 pub use proposal::{EspSuite, IkeSuite};

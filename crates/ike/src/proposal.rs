@@ -124,8 +124,9 @@ pub(crate) fn ike_sa(proposals: &[IkeProposal]) -> SaBuilder {
     )
 }
 
-/// The SA payload offering ESP with our inbound SPI.
-pub(crate) fn esp_sa(proposals: &[EspProposal], spi: u32) -> SaBuilder {
+/// The SA payload offering ESP with our inbound SPI; with `groups` (a rekey with PFS,
+/// RFC 7296 §1.3.1) every proposal also offers those key exchange methods.
+pub(crate) fn esp_sa(proposals: &[EspProposal], spi: u32, groups: &[DhGroup]) -> SaBuilder {
     SaBuilder::new(
         proposals
             .iter()
@@ -143,6 +144,11 @@ pub(crate) fn esp_sa(proposals: &[EspProposal], spi: u32) -> SaBuilder {
                     esn.iter().map(|e| {
                         TransformBuilder::esn(if *e { EsnId::ESN } else { EsnId::NO_ESN })
                     }),
+                );
+                t.extend(
+                    groups
+                        .iter()
+                        .map(|g| TransformBuilder::ke(KeMethod::new(g.iana_id()))),
                 );
                 ProposalBuilder::esp(proposal_number(i), spi, t)
             })
@@ -284,6 +290,24 @@ pub(crate) fn match_ike(sa: &Sa<'_>, offered: &[IkeProposal]) -> Result<IkeSuite
 /// Checks the gateway's ESP choice; returns the suite and the gateway's inbound SPI
 /// (our outbound SPI).
 pub(crate) fn match_esp(sa: &Sa<'_>, offered: &[EspProposal]) -> Result<(EspSuite, u32), String> {
+    match match_esp_rekey(sa, offered, &[])? {
+        (suite, spi, None) => Ok((suite, spi)),
+        (_, _, Some(_)) => {
+            Err("the gateway chose a key exchange group for the first Child SA".into())
+        }
+    }
+}
+
+/// [`match_esp`] for a Child SA made by CREATE_CHILD_SA, where we offered the key
+/// exchange `groups` (none: no PFS). Returns the chosen group too.
+///
+/// RFC 7296 §3.3.2: the responder picks one transform of each type we offered, so
+/// when we offered groups it must pick one of them, and none when we offered none.
+pub(crate) fn match_esp_rekey(
+    sa: &Sa<'_>,
+    offered: &[EspProposal],
+    groups: &[DhGroup],
+) -> Result<(EspSuite, u32, Option<DhGroup>), String> {
     let p = chosen_proposal(sa)?;
     if p.protocol() != ProtocolId::ESP {
         return Err(format!(
@@ -334,10 +358,200 @@ pub(crate) fn match_esp(sa: &Sa<'_>, offered: &[EspProposal]) -> Result<(EspSuit
     if !offered_esn.contains(&esn) {
         return Err("the gateway chose an ESN setting we did not offer".into());
     }
-    if single(p, TransformType::KE, "key exchange group")?.is_some() {
-        return Err("the gateway chose a key exchange group for the first Child SA".into());
+    let group = match single(p, TransformType::KE, "key exchange group")? {
+        None if groups.is_empty() => None,
+        None => return Err("the gateway chose no key exchange group, but we asked for PFS".into()),
+        Some(t) if groups.is_empty() => {
+            if t.id() == 0 {
+                None
+            } else {
+                return Err(format!(
+                    "the gateway chose key exchange group {}, which we did not offer",
+                    t.id()
+                ));
+            }
+        }
+        Some(t) => Some(
+            DhGroup::from_iana_id(t.id())
+                .filter(|g| groups.contains(g))
+                .ok_or("the gateway chose a key exchange group we did not offer")?,
+        ),
+    };
+    Ok((EspSuite { encr, integ, esn }, spi, group))
+}
+
+/// Our choice among the gateway's IKE proposals when it rekeys the IKE SA: the first
+/// of its proposals that one of ours allows, with the group of its KE payload. Returns
+/// the suite, the gateway's new SPI and the proposal number; `Err(Some(group))` when
+/// only another group would do (for INVALID_KE_PAYLOAD), `Err(None)` when nothing fits.
+pub(crate) fn choose_ike(
+    sa: &Sa<'_>,
+    ours: &[IkeProposal],
+    ke_group: u16,
+) -> Result<(IkeSuite, u64, u8), Option<DhGroup>> {
+    let mut other_group = None;
+    for p in sa.proposals() {
+        if p.protocol() != ProtocolId::IKE {
+            continue;
+        }
+        let Some(spi) = <[u8; 8]>::try_from(p.spi())
+            .ok()
+            .map(u64::from_be_bytes)
+            .filter(|s| *s != 0)
+        else {
+            continue;
+        };
+        for mine in ours {
+            let Some(encr) = p
+                .transforms_of(TransformType::ENCR)
+                .find_map(|t| offered_encr(t, &mine.encryption))
+            else {
+                continue;
+            };
+            let Some(prf) = p
+                .transforms_of(TransformType::PRF)
+                .find_map(|t| PrfAlgorithm::from_iana_id(t.id()).filter(|x| mine.prf.contains(x)))
+            else {
+                continue;
+            };
+            let integ = if encr.is_aead() {
+                None
+            } else {
+                let Some(i) = p.transforms_of(TransformType::INTEG).find_map(|t| {
+                    IntegAlgorithm::from_iana_id(t.id()).filter(|x| mine.integrity.contains(x))
+                }) else {
+                    continue;
+                };
+                Some(i)
+            };
+            let groups: Vec<DhGroup> = p
+                .transforms_of(TransformType::KE)
+                .filter_map(|t| DhGroup::from_iana_id(t.id()))
+                .filter(|g| mine.groups.contains(g))
+                .collect();
+            match groups.iter().find(|g| g.iana_id() == ke_group) {
+                Some(group) => {
+                    let suite = IkeSuite {
+                        encr,
+                        prf,
+                        integ,
+                        group: *group,
+                    };
+                    return Ok((suite, spi, p.number()));
+                }
+                None => other_group = other_group.or(groups.first().copied()),
+            }
+        }
     }
-    Ok((EspSuite { encr, integ, esn }, spi))
+    Err(other_group)
+}
+
+/// The SA payload of our answer to the gateway's IKE SA rekey: the one suite we chose,
+/// with our new IKE SPI.
+pub(crate) fn ike_choice(number: u8, spi: u64, suite: &IkeSuite) -> SaBuilder {
+    let mut t = vec![
+        encr_transform(suite.encr),
+        TransformBuilder::prf(PrfId::new(suite.prf.iana_id())),
+    ];
+    if let Some(i) = suite.integ {
+        t.push(TransformBuilder::integ(IntegId::new(i.iana_id())));
+    }
+    t.push(TransformBuilder::ke(KeMethod::new(suite.group.iana_id())));
+    let mut p = ProposalBuilder::ike(number, t);
+    p.spi = spi.to_be_bytes().to_vec();
+    SaBuilder::new(vec![p])
+}
+
+/// Our choice among the gateway's ESP proposals when it starts a CREATE_CHILD_SA:
+/// the first of its proposals whose cipher, integrity and ESN transforms one of our
+/// proposals allows, with `ke_group` (the group of its KE payload) when it sent one.
+///
+/// RFC 7296 §2.7: "The responder MUST choose a single suite, which may be a subset of
+/// the SA proposal (i.e., transforms not to be used can be removed)."
+pub(crate) fn choose_esp(
+    sa: &Sa<'_>,
+    ours: &[EspProposal],
+    ke_group: Option<u16>,
+) -> Option<(EspSuite, u32, u8, Option<DhGroup>)> {
+    for p in sa.proposals() {
+        if p.protocol() != ProtocolId::ESP {
+            continue;
+        }
+        let Some(spi) = p.spi_u32().filter(|s| *s != 0) else {
+            continue;
+        };
+        for mine in ours {
+            let encr = p
+                .transforms_of(TransformType::ENCR)
+                .find_map(|t| offered_encr(t, &mine.encryption));
+            let Some(encr) = encr else { continue };
+            let integ = if encr.is_aead() {
+                None
+            } else {
+                let Some(i) = p.transforms_of(TransformType::INTEG).find_map(|t| {
+                    IntegAlgorithm::from_iana_id(t.id()).filter(|x| mine.integrity.contains(x))
+                }) else {
+                    continue;
+                };
+                Some(i)
+            };
+            let our_esn: &[bool] = if mine.esn.is_empty() {
+                &[false]
+            } else {
+                &mine.esn
+            };
+            let theirs: Vec<bool> = p
+                .transforms_of(TransformType::ESN)
+                .filter_map(|t| match t.id() {
+                    x if x == EsnId::ESN.get() => Some(true),
+                    x if x == EsnId::NO_ESN.get() => Some(false),
+                    _ => None,
+                })
+                .collect();
+            let esn = if theirs.is_empty() {
+                Some(false).filter(|e| our_esn.contains(e))
+            } else {
+                our_esn.iter().copied().find(|e| theirs.contains(e))
+            };
+            let Some(esn) = esn else { continue };
+            let offers_ke: Vec<u16> = p.transforms_of(TransformType::KE).map(|t| t.id()).collect();
+            let group = match ke_group {
+                // A KE payload for a group this proposal offers, and that we can do.
+                Some(g) => match DhGroup::from_iana_id(g) {
+                    Some(group) if offers_ke.contains(&g) => Some(group),
+                    _ => continue,
+                },
+                // No KE payload: only proposals without PFS (or with NONE) fit.
+                None if offers_ke.is_empty() || offers_ke.contains(&0) => None,
+                None => continue,
+            };
+            return Some((EspSuite { encr, integ, esn }, spi, p.number(), group));
+        }
+    }
+    None
+}
+
+/// The SA payload of our answer to the gateway's CREATE_CHILD_SA: the one suite we
+/// chose, under its proposal number, with our inbound SPI.
+pub(crate) fn esp_choice(
+    number: u8,
+    spi: u32,
+    suite: &EspSuite,
+    group: Option<DhGroup>,
+) -> SaBuilder {
+    let mut t = vec![encr_transform(suite.encr)];
+    if let Some(i) = suite.integ {
+        t.push(TransformBuilder::integ(IntegId::new(i.iana_id())));
+    }
+    t.push(TransformBuilder::esn(if suite.esn {
+        EsnId::ESN
+    } else {
+        EsnId::NO_ESN
+    }));
+    if let Some(g) = group {
+        t.push(TransformBuilder::ke(KeMethod::new(g.iana_id())));
+    }
+    SaBuilder::new(vec![ProposalBuilder::esp(number, spi, t)])
 }
 
 #[cfg(test)]
@@ -437,7 +651,7 @@ mod tests {
             integrity: vec![],
             esn: vec![false],
         };
-        let offer = esp_sa(std::slice::from_ref(&esp), 0x1234_5678);
+        let offer = esp_sa(std::slice::from_ref(&esp), 0x1234_5678, &[]);
         let mut reply = offer.clone();
         reply.proposals[0].spi = 0xc0ffee01u32.to_be_bytes().to_vec();
         reparse(reply, |sa| {

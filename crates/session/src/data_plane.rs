@@ -1,14 +1,17 @@
 //! The Child SA's ESP data plane: both SA directions, the traffic selectors they may
-//! carry, and their lifetimes.
+//! carry, and their lifetimes; across a rekey, the old and the new inbound SA side by
+//! side (make-before-break) and the switch of the outbound one.
 
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Instant;
 
+use corridor_crypto::Random;
 use corridor_esp::{
-    ChildSa, ChildSaParams, DatagramBatch, EspError, Lifetime, NEXT_HEADER_IPV4, NEXT_HEADER_IPV6,
+    ChildSa, ChildSaParams, DatagramBatch, EspError, InboundSa, Lifetime, NEXT_HEADER_IPV4,
+    NEXT_HEADER_IPV6, OutboundSa, spi_of,
 };
-use corridor_ike::Established;
+use corridor_ike::{Established, RekeyedChild};
 use corridor_wire::payload::IpRange;
 
 use crate::event::{RekeyReason, SessionEvent};
@@ -21,12 +24,41 @@ const IPV4_HEADER: usize = 20;
 const IPV6_HEADER: usize = 40;
 const UDP_HEADER: usize = 8;
 
+/// At most this share (in thousandths) of the soft age lifetime is cut off at random.
+/// RFC 7296 §2.8.1: "to reduce the chance of this happening, the timing of rekey
+/// requests SHOULD be jittered (delayed by a random amount of time after the need for
+/// rekeying is noticed)"; starting earlier by a random amount has the same effect and
+/// keeps the hard limit out of reach.
+const JITTER_PER_MILLE: u32 = 100;
+
+/// An outbound SA of a Child SA the gateway rekeyed, held back until the gateway
+/// deletes the one it replaces.
+struct PendingOutbound {
+    /// The outbound SPI of the SA it replaces.
+    replaces: u32,
+    /// The inbound SPI of its own Child SA.
+    inbound_spi: u32,
+    sa: OutboundSa,
+    created: Instant,
+}
+
 pub(crate) struct DataPlane {
-    sa: ChildSa,
+    /// The one SA we send on.
+    outbound: OutboundSa,
+    /// Every SA we accept packets on: the current one, and those replaced by a rekey
+    /// until their Delete is done.
+    inbound: Vec<InboundSa>,
+    /// The inbound SPI of the Child SA we send on.
+    current_inbound_spi: u32,
+    pending_outbound: Vec<PendingOutbound>,
     local_ts: Vec<IpRange>,
     remote_ts: Vec<IpRange>,
+    /// When the Child SA we send on was made.
     created: Instant,
+    /// The configured lifetimes; each Child SA gets its own jittered copy.
+    base_lifetime: Lifetime,
     lifetime: Lifetime,
+    rng: SharedRng,
     rekey_reported: bool,
     expiry_reported: bool,
 }
@@ -34,10 +66,26 @@ pub(crate) struct DataPlane {
 impl std::fmt::Debug for DataPlane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataPlane")
-            .field("sa", &self.sa)
+            .field("outbound", &self.outbound)
+            .field("inbound", &self.inbound)
+            .field("pending_outbound", &self.pending_outbound.len())
             .field("rekey_reported", &self.rekey_reported)
             .field("expiry_reported", &self.expiry_reported)
             .finish_non_exhaustive()
+    }
+}
+
+/// `base` with the soft age cut by a random share of at most [`JITTER_PER_MILLE`].
+fn jittered(base: Lifetime, rng: &mut SharedRng) -> Lifetime {
+    let Some(soft) = base.soft_age else {
+        return base;
+    };
+    let mut b = [0u8; 4];
+    rng.fill(&mut b);
+    let cut = u32::from_be_bytes(b) % (JITTER_PER_MILLE + 1);
+    Lifetime {
+        soft_age: Some(soft.saturating_sub(soft * cut / 1000)),
+        ..base
     }
 }
 
@@ -45,10 +93,11 @@ impl DataPlane {
     /// The initiator's side of the Child SA that `established` describes.
     pub(crate) fn new(
         established: &Established,
-        lifetime: Lifetime,
-        rng: SharedRng,
+        base_lifetime: Lifetime,
+        mut rng: SharedRng,
         now: Instant,
     ) -> Result<Self, EspError> {
+        let lifetime = jittered(base_lifetime, &mut rng);
         let params = ChildSaParams {
             inbound_spi: established.inbound_spi,
             outbound_spi: established.outbound_spi,
@@ -57,16 +106,98 @@ impl DataPlane {
             esn: established.esp_suite.esn,
             lifetime,
         };
-        let sa = ChildSa::new_initiator(&params, &established.child_keys, Box::new(rng), now)?;
+        let sa =
+            ChildSa::new_initiator(&params, &established.child_keys, Box::new(rng.clone()), now)?;
         Ok(Self {
-            sa,
+            outbound: sa.outbound,
+            inbound: vec![sa.inbound],
+            current_inbound_spi: established.inbound_spi,
+            pending_outbound: Vec::new(),
             local_ts: established.local_traffic_selectors.clone(),
             remote_ts: established.remote_traffic_selectors.clone(),
             created: now,
+            base_lifetime,
             lifetime,
+            rng,
             rekey_reported: false,
             expiry_reported: false,
         })
+    }
+
+    /// Installs a Child SA made by a rekey: its inbound SA at once (both old and new
+    /// are accepted until the old one is retired), its outbound SA now or when the SA
+    /// it replaces is retired.
+    pub(crate) fn install(&mut self, child: &RekeyedChild, now: Instant) -> Result<(), EspError> {
+        let lifetime = jittered(self.base_lifetime, &mut self.rng);
+        let params = ChildSaParams {
+            inbound_spi: child.inbound_spi,
+            outbound_spi: child.outbound_spi,
+            encr: child.esp_suite.encr,
+            integ: child.esp_suite.integ,
+            esn: child.esp_suite.esn,
+            lifetime,
+        };
+        let sa =
+            ChildSa::new_initiator(&params, &child.child_keys, Box::new(self.rng.clone()), now)?;
+        self.inbound.push(sa.inbound);
+        if child.outbound_now {
+            self.switch(sa.outbound, child.inbound_spi, now, lifetime);
+        } else {
+            self.pending_outbound.push(PendingOutbound {
+                replaces: child.old_outbound_spi,
+                inbound_spi: child.inbound_spi,
+                sa: sa.outbound,
+                created: now,
+            });
+        }
+        Ok(())
+    }
+
+    fn switch(
+        &mut self,
+        outbound: OutboundSa,
+        inbound_spi: u32,
+        created: Instant,
+        lifetime: Lifetime,
+    ) {
+        self.outbound = outbound;
+        self.current_inbound_spi = inbound_spi;
+        self.created = created;
+        self.lifetime = lifetime;
+        self.rekey_reported = false;
+        self.expiry_reported = false;
+    }
+
+    /// Forgets a Child SA deleted after a rekey. When we were still sending on it, we
+    /// switch to the Child SA that replaced it: there is always exactly one outbound SA.
+    pub(crate) fn retire(&mut self, inbound_spi: u32, outbound_spi: u32) {
+        self.inbound.retain(|sa| sa.spi() != inbound_spi);
+        self.pending_outbound.retain(|p| p.sa.spi() != outbound_spi);
+        if self.outbound.spi() != outbound_spi {
+            return;
+        }
+        match self
+            .pending_outbound
+            .iter()
+            .position(|p| p.replaces == outbound_spi)
+        {
+            Some(i) => {
+                let p = self.pending_outbound.remove(i);
+                let lifetime = jittered(self.base_lifetime, &mut self.rng);
+                self.switch(p.sa, p.inbound_spi, p.created, lifetime);
+            }
+            None => {
+                tracing::warn!(
+                    spi = %format_args!("{outbound_spi:08x}"),
+                    "the Child SA we send on was retired without a replacement"
+                );
+            }
+        }
+    }
+
+    /// The SPIs (inbound, outbound) of the Child SA we send on.
+    pub(crate) fn current_spis(&self) -> (u32, u32) {
+        (self.current_inbound_spi, self.outbound.spi())
     }
 
     /// The largest inner packet whose ESP-in-UDP datagram fits `path_mtu` towards
@@ -77,13 +208,18 @@ impl DataPlane {
         } else {
             IPV6_HEADER
         };
-        self.sa
-            .outbound
+        self.outbound
             .max_inner_len(path_mtu.saturating_sub(ip + UDP_HEADER))
     }
 
+    fn current_inbound(&self) -> Option<&InboundSa> {
+        self.inbound
+            .iter()
+            .find(|sa| sa.spi() == self.current_inbound_spi)
+    }
+
     fn expired(&self, now: Instant) -> bool {
-        self.sa.outbound.is_expired(now) || self.sa.inbound.is_expired(now)
+        self.outbound.is_expired(now) || self.current_inbound().is_some_and(|sa| sa.is_expired(now))
     }
 
     /// Encapsulates the packets that fit the traffic selectors into `out`; returns how
@@ -112,7 +248,7 @@ impl DataPlane {
                 stats.drops.outside_traffic_selectors += 1;
                 continue;
             }
-            let outbound = &mut self.sa.outbound;
+            let outbound = &mut self.outbound;
             let max = outbound.encapsulated_len(packet.len());
             match out.push_with(max, |buf| outbound.encapsulate(packet, buf)) {
                 Ok(()) => {
@@ -143,7 +279,18 @@ impl DataPlane {
             stats.drops.expired += 1;
             return None;
         }
-        let d = match self.sa.inbound.decapsulate(datagram) {
+        // The SA the packet names; an unknown SPI is refused by the newest SA.
+        let spi = spi_of(datagram);
+        let index = self
+            .inbound
+            .iter()
+            .position(|sa| Some(sa.spi()) == spi)
+            .unwrap_or(self.inbound.len().saturating_sub(1));
+        let Some(sa) = self.inbound.get_mut(index) else {
+            stats.drops.unknown_spi += 1;
+            return None;
+        };
+        let d = match sa.decapsulate(datagram) {
             Ok(d) => d,
             Err(e) => {
                 match e {
@@ -185,7 +332,8 @@ impl DataPlane {
     /// The events a lifetime check produces now, each once per Child SA.
     pub(crate) fn check_lifetimes(&mut self, now: Instant) -> Vec<SessionEvent> {
         let mut events = Vec::new();
-        let soft = self.sa.outbound.needs_rekey(now) || self.sa.inbound.needs_rekey(now);
+        let soft = self.outbound.needs_rekey(now)
+            || self.current_inbound().is_some_and(|sa| sa.needs_rekey(now));
         if soft && !self.rekey_reported {
             self.rekey_reported = true;
             events.push(SessionEvent::RekeyNeeded(RekeyReason::SoftLifetime));

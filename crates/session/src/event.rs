@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use corridor_crypto::DhGroup;
 use corridor_esp::{EspError, Lifetime};
 use corridor_ike::{AssignedConfig, EspSuite, Identity, IkeSuite, KeyMaterial, NatStatus};
 use corridor_wire::payload::IpRange;
@@ -14,8 +15,13 @@ pub struct SessionOptions {
     pub nat_keepalive_interval: Duration,
     /// The path MTU towards the gateway, for [`ConnectionInfo::inner_mtu`].
     pub path_mtu: usize,
-    /// Rekey (soft) and expiry (hard) limits of the Child SA, both directions.
+    /// Rekey (soft) and expiry (hard) limits of the Child SA, both directions. The
+    /// session rekeys at the soft limit (less a random share of up to 10% of the soft
+    /// age), and each new Child SA starts its own lifetimes.
     pub esp_lifetime: Lifetime,
+    /// How long after it is set up (or rekeyed) the IKE SA is rekeyed (RFC 7296
+    /// §2.18); `None`: only when the gateway asks.
+    pub ike_rekey_interval: Option<Duration>,
 }
 
 impl Default for SessionOptions {
@@ -24,6 +30,7 @@ impl Default for SessionOptions {
             nat_keepalive_interval: Duration::from_secs(20),
             path_mtu: 1500,
             esp_lifetime: Lifetime::default(),
+            ike_rekey_interval: None,
         }
     }
 }
@@ -77,6 +84,42 @@ pub enum DisconnectReason {
     /// The gateway deleted the Child SA; without a Child SA there is no tunnel, so the
     /// session closed the IKE SA too.
     ChildSaDeleted,
+    /// The gateway stopped answering: a liveness check (or another request) went
+    /// unanswered through all retransmissions (RFC 7296 §2.4). A driver may reconnect.
+    PeerDead,
+}
+
+/// A Child SA replaced by a rekey, for status displays. Holds no key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildRekeyInfo {
+    /// The new Child SA's ESP transform (its `Display` is the suite string, e.g.
+    /// `aes256gcm16-noesn`).
+    pub esp_suite: EspSuite,
+    /// The PFS group of the rekey, if any.
+    pub pfs_group: Option<DhGroup>,
+    /// SPI of the ESP packets we receive on the new Child SA.
+    pub inbound_spi: u32,
+    /// SPI of the ESP packets we send on it.
+    pub outbound_spi: u32,
+    /// Our inbound SPI of the Child SA it replaces.
+    pub old_inbound_spi: u32,
+    /// Our outbound SPI of the Child SA it replaces.
+    pub old_outbound_spi: u32,
+    /// Whether the gateway started the rekey.
+    pub by_gateway: bool,
+}
+
+/// An IKE SA replaced by a rekey, for status displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeRekeyInfo {
+    /// The new IKE suite.
+    pub ike_suite: IkeSuite,
+    /// Our new IKE SPI.
+    pub spi_local: u64,
+    /// The gateway's new IKE SPI.
+    pub spi_remote: u64,
+    /// Whether the gateway started the rekey.
+    pub by_gateway: bool,
 }
 
 /// Why a session failed.
@@ -105,9 +148,14 @@ pub enum SessionEvent {
     Connected(Box<ConnectionInfo>),
     /// Keys were derived; log them only if the user asked for it.
     KeyMaterial(KeyMaterial),
-    /// The Child SA reached a soft limit. Rekeying is not implemented yet: a driver
-    /// may reconnect before the hard limit.
+    /// The Child SA reached a soft limit. No longer emitted: the session now rekeys
+    /// the Child SA by itself and reports [`SessionEvent::ChildSaRekeyed`].
     RekeyNeeded(RekeyReason),
+    /// A Child SA was rekeyed: traffic moved (or moves, once the gateway deletes the
+    /// old one) to the new SPIs without losing packets.
+    ChildSaRekeyed(Box<ChildRekeyInfo>),
+    /// The IKE SA was rekeyed; the Child SAs carry on.
+    IkeSaRekeyed(Box<IkeRekeyInfo>),
     /// The Child SA reached a hard limit: data is dropped from now on.
     ChildSaExpired,
     /// The session ended cleanly.

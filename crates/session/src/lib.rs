@@ -4,7 +4,9 @@
 //! The session decides what the two halves cannot decide alone: which port 4500
 //! datagrams are ESP, IKE or keepalives (RFC 3948 §2), which inner packets the Child SA
 //! may carry (its traffic selectors, RFC 4301 §5), when to send NAT-keepalives, when the
-//! Child SA reaches its lifetimes, and the TUN device's MTU. It does no I/O: the driver
+//! Child SA reaches its lifetimes (and is rekeyed make-before-break: old and new inbound
+//! SAs side by side until the old one is deleted), that authentic ESP proves the gateway
+//! alive, and the TUN device's MTU. It does no I/O: the driver
 //! feeds datagrams, TUN packets and time in and drains datagrams, events and timer
 //! deadlines out (see [`Session`] for the call order).
 //!
@@ -83,7 +85,8 @@ mod session;
 mod stats;
 
 pub use event::{
-    ConnectionInfo, DisconnectReason, RekeyReason, SessionError, SessionEvent, SessionOptions,
+    ChildRekeyInfo, ConnectionInfo, DisconnectReason, IkeRekeyInfo, RekeyReason, SessionError,
+    SessionEvent, SessionOptions,
 };
 pub use session::Session;
 pub use stats::{Drops, SessionStats};

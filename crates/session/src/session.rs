@@ -9,11 +9,14 @@ use std::time::Instant;
 use corridor_crypto::Random;
 use corridor_esp::{DatagramBatch, Received, classify, nat_keepalive};
 use corridor_ike::nat::NAT_T_PORT;
-use corridor_ike::{Event, IkeConfig, Initiator, Transmit};
+use corridor_ike::{Event, IkeConfig, Initiator, RekeyedChild, Transmit};
 use rustls_pki_types::UnixTime;
 
 use crate::data_plane::DataPlane;
-use crate::event::{ConnectionInfo, DisconnectReason, SessionError, SessionEvent, SessionOptions};
+use crate::event::{
+    ChildRekeyInfo, ConnectionInfo, DisconnectReason, IkeRekeyInfo, SessionError, SessionEvent,
+    SessionOptions,
+};
 use crate::rng::SharedRng;
 use crate::stats::SessionStats;
 
@@ -68,6 +71,8 @@ pub struct Session {
     data: Option<DataPlane>,
     /// When the next NAT-keepalive is due, while a NAT is between us and the gateway.
     keepalive_due: Option<Instant>,
+    /// When to rekey the IKE SA ([`SessionOptions::ike_rekey_interval`]).
+    ike_rekey_due: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<SessionEvent>,
     stats: SessionStats,
@@ -98,6 +103,7 @@ impl Session {
             phase: Phase::Idle,
             data: None,
             keepalive_due: None,
+            ike_rekey_due: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: SessionStats::default(),
@@ -168,7 +174,12 @@ impl Session {
                     return None;
                 };
                 let inner = data.decapsulate(now, datagram, &mut self.stats);
+                if inner.is_some() {
+                    // Authentic ESP proves the gateway alive (RFC 7296 §2.4).
+                    self.ike.note_peer_alive(now);
+                }
                 self.check_lifetimes(now);
+                self.pump(now);
                 inner
             }
             // The initiator strips the non-ESP marker itself.
@@ -237,6 +248,8 @@ impl Session {
             self.note_sent_on_nat_t(now);
         }
         self.check_lifetimes(now);
+        // A soft limit may have started a rekey.
+        self.pump(now);
         sent
     }
 
@@ -271,6 +284,7 @@ impl Session {
             self.ike.poll_timeout(),
             self.keepalive_due,
             self.data.as_ref().and_then(DataPlane::next_deadline),
+            self.ike_rekey_due,
         ]
         .into_iter()
         .flatten()
@@ -292,8 +306,25 @@ impl Session {
     }
 
     fn check_lifetimes(&mut self, now: Instant) {
-        if let Some(data) = &mut self.data {
-            self.events.extend(data.check_lifetimes(now));
+        let Some(data) = &mut self.data else {
+            return;
+        };
+        for event in data.check_lifetimes(now) {
+            match event {
+                // RFC 7296 §2.8: rekeying "create[s] a new, equivalent SA [...] and when
+                // the new one is established, delete[s] the old one".
+                SessionEvent::RekeyNeeded(reason) => {
+                    tracing::debug!(?reason, "Child SA soft lifetime reached: rekeying");
+                    self.ike.rekey_child(now);
+                }
+                other => self.events.push_back(other),
+            }
+        }
+        if let Some(at) = self.ike_rekey_due
+            && now >= at
+        {
+            self.ike_rekey_due = None;
+            self.ike.rekey_ike(now);
         }
     }
 
@@ -318,6 +349,39 @@ impl Session {
         match event {
             Event::KeyMaterial(k) => self.events.push_back(SessionEvent::KeyMaterial(k)),
             Event::Established(established) => self.on_established(now, &established),
+            Event::ChildSaRekeyed(child) => self.on_child_rekeyed(now, &child),
+            Event::ChildSaRetired {
+                inbound_spi,
+                outbound_spi,
+            } => {
+                if let Some(data) = &mut self.data {
+                    data.retire(inbound_spi, outbound_spi);
+                }
+            }
+            Event::IkeSaRekeyed {
+                spi_local,
+                spi_remote,
+                suite,
+                by_gateway,
+            } => {
+                self.ike_rekey_due = self
+                    .options
+                    .ike_rekey_interval
+                    .and_then(|d| now.checked_add(d));
+                self.events
+                    .push_back(SessionEvent::IkeSaRekeyed(Box::new(IkeRekeyInfo {
+                        ike_suite: suite,
+                        spi_local,
+                        spi_remote,
+                        by_gateway,
+                    })));
+            }
+            Event::PeerDead { tries, .. } => {
+                tracing::debug!(tries, "the gateway is not answering");
+                self.end(SessionEvent::Disconnected {
+                    reason: DisconnectReason::PeerDead,
+                });
+            }
             Event::ChildSaDeleted { .. } => {
                 if self.phase == Phase::Connected {
                     self.end(SessionEvent::Disconnected {
@@ -381,9 +445,40 @@ impl Session {
             self.keepalive_due = now.checked_add(self.options.nat_keepalive_interval);
         }
         self.data = Some(data);
+        self.ike_rekey_due = self
+            .options
+            .ike_rekey_interval
+            .and_then(|d| now.checked_add(d));
         self.phase = Phase::Connected;
         self.events
             .push_back(SessionEvent::Connected(Box::new(info)));
+    }
+
+    fn on_child_rekeyed(&mut self, now: Instant, child: &RekeyedChild) {
+        let Some(data) = &mut self.data else {
+            return;
+        };
+        if let Err(e) = data.install(child, now) {
+            // The negotiated suite cannot be set up: keep the old Child SA, which
+            // lives until its hard lifetime.
+            tracing::warn!(error = %e, "cannot install the rekeyed Child SA");
+            return;
+        }
+        self.events
+            .push_back(SessionEvent::ChildSaRekeyed(Box::new(ChildRekeyInfo {
+                esp_suite: child.esp_suite,
+                pfs_group: child.pfs_group,
+                inbound_spi: child.inbound_spi,
+                outbound_spi: child.outbound_spi,
+                old_inbound_spi: child.old_inbound_spi,
+                old_outbound_spi: child.old_outbound_spi,
+                by_gateway: child.by_gateway,
+            })));
+    }
+
+    /// The SPIs (inbound, outbound) of the Child SA that carries our traffic now.
+    pub fn current_child_spis(&self) -> Option<(u32, u32)> {
+        self.data.as_ref().map(DataPlane::current_spis)
     }
 
     /// Ends the session with `event`, once.

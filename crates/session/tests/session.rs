@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use corridor_esp::{DatagramBatch, Lifetime};
-use corridor_session::{DisconnectReason, RekeyReason, SessionEvent, SessionOptions};
+use corridor_session::{DisconnectReason, SessionEvent, SessionOptions};
 use corridor_wire::PayloadBuilder;
 use corridor_wire::payload::DeleteBuilder;
 use support::*;
@@ -142,8 +142,11 @@ fn keepalives_behind_a_nat() {
         nat_keepalive_interval: Duration::from_secs(20),
         ..SessionOptions::default()
     };
-    // No forcing: NAT detection alone moves IKE and ESP to port 4500.
-    let mut net = Net::new(false, true, options);
+    // No forcing: NAT detection alone moves IKE and ESP to port 4500. No liveness
+    // checks, so that only keepalives are on the timer.
+    let mut config = ike_config(false);
+    config.dpd_interval = Duration::ZERO;
+    let mut net = Net::with_config(config, true, options);
     let info = net.connect();
     assert!(info.nat.local_behind_nat);
     assert_eq!(info.remote_port, 4500);
@@ -230,7 +233,7 @@ fn nothing_is_sent_before_the_tunnel_is_up() {
 }
 
 #[test]
-fn lifetimes_ask_for_a_rekey_then_stop_the_data() {
+fn lifetimes_rekey_then_stop_the_data_when_the_rekey_is_refused() {
     let options = SessionOptions {
         esp_lifetime: Lifetime {
             soft_packets: Some(2),
@@ -241,19 +244,20 @@ fn lifetimes_ask_for_a_rekey_then_stop_the_data() {
         ..SessionOptions::default()
     };
     let mut net = connected(true, false, options);
+    net.gw.refuse_rekey = Some(corridor_wire::NotifyType::NO_PROPOSAL_CHOSEN);
     let packet = ipv4_udp(ASSIGNED, DNS, b"x");
     assert_eq!(net.send(std::slice::from_ref(&packet)), 1);
-    assert!(
-        !net.events
+    let creates = |net: &Net| {
+        net.gw
+            .exchanges
             .iter()
-            .any(|e| matches!(e, SessionEvent::RekeyNeeded(_)))
-    );
+            .filter(|e| **e == corridor_wire::ExchangeType::CREATE_CHILD_SA)
+            .count()
+    };
+    assert_eq!(creates(&net), 0);
+    // The soft limit starts a rekey, which the gateway refuses.
     assert_eq!(net.send(std::slice::from_ref(&packet)), 1);
-    assert!(
-        net.events
-            .iter()
-            .any(|e| matches!(e, SessionEvent::RekeyNeeded(RekeyReason::SoftLifetime)))
-    );
+    assert_eq!(creates(&net), 1);
     assert_eq!(net.send(std::slice::from_ref(&packet)), 1);
     assert!(
         net.events
@@ -262,13 +266,9 @@ fn lifetimes_ask_for_a_rekey_then_stop_the_data() {
     );
     assert_eq!(net.send(&[packet]), 0);
     assert_eq!(net.session.stats().drops.expired, 1);
-    // Each is reported once.
-    let rekeys = net
-        .events
-        .iter()
-        .filter(|e| matches!(e, SessionEvent::RekeyNeeded(_)))
-        .count();
-    assert_eq!(rekeys, 1);
+    // Each is tried once.
+    assert_eq!(creates(&net), 1);
+    assert!(net.session.is_connected());
 }
 
 #[test]
@@ -280,16 +280,25 @@ fn age_lifetime_fires_from_the_timer() {
         },
         ..SessionOptions::default()
     };
-    let mut net = connected(true, false, options);
+    let mut config = ike_config(true);
+    config.dpd_interval = Duration::ZERO;
+    let mut net = Net::with_config(config, false, options);
+    net.connect();
+    // The soft age is cut by up to 10% at random.
     let due = net.session.poll_timeout().unwrap();
-    assert_eq!(due, net.now + Duration::from_secs(600));
-    net.advance(Duration::from_secs(600));
+    assert!(due <= net.now + Duration::from_secs(600), "{due:?}");
+    assert!(due >= net.now + Duration::from_secs(540), "{due:?}");
+    net.now = due;
+    net.session.handle_timeout(net.now);
+    net.pump();
     assert!(
         net.events
             .iter()
-            .any(|e| matches!(e, SessionEvent::RekeyNeeded(_)))
+            .any(|e| matches!(e, SessionEvent::ChildSaRekeyed(_)))
     );
-    assert_eq!(net.session.poll_timeout(), None);
+    // The new Child SA has its own soft age.
+    let next = net.session.poll_timeout().unwrap();
+    assert!(next >= net.now + Duration::from_secs(540), "{next:?}");
 }
 
 #[test]

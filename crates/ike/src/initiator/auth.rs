@@ -9,7 +9,7 @@ use corridor_wire::{
 };
 
 use super::eap::ExpectEap;
-use super::established::{Established, EstablishedSa};
+use super::established::{Child, Established, EstablishedSa};
 use super::{Event, Inbound, KeyMaterial, Shared, State};
 use crate::auth_data::{self, signed_octets};
 use crate::config::LocalAuth;
@@ -189,6 +189,7 @@ impl ExpectAuth {
         inner.push(PayloadBuilder::Sa(proposal::esp_sa(
             &config.esp_proposals,
             ctx.child_spi,
+            &[],
         )));
         inner.push(PayloadBuilder::TsI(config.traffic_selectors.tsi()));
         inner.push(PayloadBuilder::TsR(config.traffic_selectors.tsr()));
@@ -520,12 +521,15 @@ pub(crate) fn complete_child(
         fragmentation: shared.fragmentation,
     };
     tracing::debug!(ike = %established.ike_suite, esp = %established.esp_suite, "IKE SA established");
+    let child = Child {
+        inbound_spi: ctx.child_spi,
+        outbound_spi,
+        local_ts: established.local_traffic_selectors.clone(),
+        remote_ts: established.remote_traffic_selectors.clone(),
+        retiring: false,
+    };
     shared
         .events
         .push_back(Event::Established(Box::new(established)));
-    Ok(State::Established(Box::new(EstablishedSa {
-        inbound_spi: ctx.child_spi,
-        outbound_spi,
-        child_alive: true,
-    })))
+    Ok(State::Established(Box::new(EstablishedSa::new(child))))
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use corridor_wire::payload::{DeleteBuilder, NotifyBuilder, Payload};
 use corridor_wire::{ExchangeType, Message, NotifyType, PayloadBuilder, ProtocolId};
 
+use super::established::{Pending, Task};
 use super::{Event, Shared, State};
 use crate::Error;
 use crate::protect::{self, Opened};
@@ -14,7 +15,7 @@ use crate::protect::{self, Opened};
 /// SA is up (or being deleted by us).
 pub(crate) fn handle_request(
     shared: &mut Shared,
-    _now: Instant,
+    now: Instant,
     msg: &Message<'_>,
     state: &mut State,
 ) -> Result<(), Error> {
@@ -35,6 +36,7 @@ pub(crate) fn handle_request(
             return Ok(());
         }
     };
+    shared.last_heard = now;
     // RFC 7296 §2.1 and §2.3: a responder keeps its last response and answers a
     // retransmitted request by sending that response again, without processing it twice.
     if let Some((answered, datagrams)) = &shared.last_response
@@ -73,14 +75,7 @@ pub(crate) fn handle_request(
     };
     match msg.exchange_type() {
         ExchangeType::INFORMATIONAL => informational(shared, message_id, &payloads, state),
-        // Rekeying is not implemented: refuse politely so the gateway keeps the old SAs.
-        ExchangeType::CREATE_CHILD_SA => shared.send_response(
-            ExchangeType::CREATE_CHILD_SA,
-            message_id,
-            &[PayloadBuilder::Notify(NotifyBuilder::new(
-                NotifyType::NO_ADDITIONAL_SAS,
-            ))],
-        ),
+        ExchangeType::CREATE_CHILD_SA => create_child_sa(shared, now, message_id, &payloads, state),
         other => {
             tracing::debug!(exchange = %other, "unexpected request answered with INVALID_SYNTAX");
             shared.send_response(
@@ -91,6 +86,48 @@ pub(crate) fn handle_request(
                 ))],
             )
         }
+    }
+}
+
+/// The gateway's CREATE_CHILD_SA: a Child SA rekey (REKEY_SA), an IKE SA rekey (an SA
+/// payload for protocol IKE), or a new Child SA, which we do not take.
+fn create_child_sa(
+    shared: &mut Shared,
+    now: Instant,
+    message_id: u32,
+    payloads: &[Payload<'_>],
+    state: &mut State,
+) -> Result<(), Error> {
+    let refuse = |shared: &mut Shared, notify| {
+        shared.send_response(
+            ExchangeType::CREATE_CHILD_SA,
+            message_id,
+            &[PayloadBuilder::Notify(NotifyBuilder::new(notify))],
+        )
+    };
+    let State::Established(sa) = state else {
+        // RFC 7296 §2.25.1 has TEMPORARY_FAILURE for requests a peer cannot take while
+        // it closes the SA.
+        return refuse(shared, NotifyType::TEMPORARY_FAILURE);
+    };
+    let ike_proposal = payloads.iter().any(|p| {
+        matches!(p, Payload::Sa(sa) if sa.proposals().first().is_some_and(|p| p.protocol() == ProtocolId::IKE))
+    });
+    if ike_proposal {
+        return super::ike_rekey::answer(shared, now, message_id, payloads, sa);
+    }
+    let rekey = payloads.iter().find_map(|p| match p {
+        Payload::Notify(n) if n.notify_type() == NotifyType::REKEY_SA => Some(n.child_spi()),
+        _ => None,
+    });
+    match rekey {
+        Some(Ok((ProtocolId::ESP, spi))) => {
+            super::child_rekey::answer(shared, message_id, payloads, sa, spi)
+        }
+        Some(_) => refuse(shared, NotifyType::INVALID_SYNTAX),
+        // RFC 7296 §1.3: a responder that does not want more Child SAs answers a
+        // request for one with NO_ADDITIONAL_SAS; a remote-access client keeps one.
+        None => refuse(shared, NotifyType::NO_ADDITIONAL_SAS),
     }
 }
 
@@ -117,15 +154,39 @@ fn informational(
         // RFC 7296 §1.4.1: the SPIs in a Delete are the sender's inbound SPIs (our
         // outbound ones), and the answer deletes the other direction with a Delete
         // naming our inbound SPI.
-        if sa.child_alive && d.spis().any(|spi| spi == sa.outbound_spi) {
-            sa.child_alive = false;
-            reply.push(PayloadBuilder::Delete(DeleteBuilder::esp(vec![
-                sa.inbound_spi,
-            ])));
-            shared.events.push_back(Event::ChildSaDeleted {
-                inbound_spi: sa.inbound_spi,
-                outbound_spi: sa.outbound_spi,
+        for spi in d.spis() {
+            let Some(i) = sa.by_outbound(spi) else {
+                continue;
+            };
+            let child = sa.children.remove(i);
+            // "If a node receives a delete request for SAs for which it has already
+            // issued a delete request, it MUST delete the outgoing SAs while processing
+            // the request and the incoming SAs while processing the response. In that
+            // case, the responses MUST NOT include Delete payloads for the deleted SAs".
+            let ours_pending = matches!(sa.pending, Some(Pending::DeleteChild { inbound_spi }) if inbound_spi == child.inbound_spi);
+            sa.queue.retain(|t| {
+                *t != Task::DeleteChild {
+                    inbound_spi: child.inbound_spi,
+                }
             });
+            if !ours_pending {
+                reply.push(PayloadBuilder::Delete(DeleteBuilder::esp(vec![
+                    child.inbound_spi,
+                ])));
+            }
+            // A Child SA replaced by a rekey goes quietly; the last one takes the tunnel.
+            let event = if sa.current().is_some() {
+                Event::ChildSaRetired {
+                    inbound_spi: child.inbound_spi,
+                    outbound_spi: child.outbound_spi,
+                }
+            } else {
+                Event::ChildSaDeleted {
+                    inbound_spi: child.inbound_spi,
+                    outbound_spi: child.outbound_spi,
+                }
+            };
+            shared.events.push_back(event);
         }
     }
     if delete_ike {

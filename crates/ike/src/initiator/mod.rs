@@ -15,15 +15,21 @@
 //!    datagram to the gateway's address on [`Transmit::destination_port`], from the
 //!    socket bound for that port) and [`Initiator::poll_event`], then asks
 //!    [`Initiator::poll_timeout`] again;
-//! 5. [`Initiator::disconnect`] to close the IKE SA politely.
+//! 5. once established: [`Initiator::note_peer_alive`] for every authentic ESP packet
+//!    (it postpones liveness checks), [`Initiator::rekey_child`] and
+//!    [`Initiator::rekey_ike`] at the soft lifetimes it keeps itself; rekeys report
+//!    [`Event::ChildSaRekeyed`] / [`Event::ChildSaRetired`] / [`Event::IkeSaRekeyed`];
+//! 6. [`Initiator::disconnect`] to close the IKE SA politely.
 //!
 //! `now` is a monotonic [`Instant`] supplied by the driver; it must never go backwards.
 //! Nothing in here reads a clock, opens a socket or draws randomness except from the
 //! injected [`Random`].
 
 mod auth;
+mod child_rekey;
 mod eap;
 mod established;
+mod ike_rekey;
 mod informational;
 mod sa_init;
 
@@ -32,12 +38,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use established::Task;
+
 use corridor_crypto::Random;
 use corridor_wire::payload::Payload;
 use corridor_wire::{ExchangeType, Flags, Message, MessageBuilder, PayloadBuilder};
 use rustls_pki_types::UnixTime;
 
-pub use established::{Established, Event, KeyMaterial};
+pub use established::{Established, Event, KeyMaterial, RekeyedChild};
 
 use crate::Error;
 use crate::config::IkeConfig;
@@ -91,8 +99,14 @@ pub(crate) struct Shared {
     pub(crate) remote: SocketAddr,
     created: Instant,
     unix_at_creation: UnixTime,
+    /// The IKE SPIs in header order (the original initiator's first).
     pub(crate) spi_i: u64,
     pub(crate) spi_r: u64,
+    /// Whether we are the original initiator of the current IKE SA: true until the
+    /// gateway rekeys it (RFC 7296 §2.18), which makes the gateway the initiator.
+    pub(crate) we_initiator: bool,
+    /// The IKE SA a rekey replaced, until the gateway deletes it.
+    pub(crate) old_ike: Option<ike_rekey::OldIkeSa>,
     /// The gateway port in use: 500, or 4500 after the switch.
     pub(crate) port: u16,
     pub(crate) outstanding: Option<Outstanding>,
@@ -102,9 +116,14 @@ pub(crate) struct Shared {
     /// Our answer to the gateway's last request, resent when the request is repeated.
     pub(crate) last_response: Option<(u32, Vec<Vec<u8>>)>,
     pub(crate) secrets: Option<IkeSaSecrets>,
+    /// The suite of the current IKE SA.
+    pub(crate) ike_suite: Option<crate::IkeSuite>,
     /// The gateway sent IKEV2_FRAGMENTATION_SUPPORTED.
     pub(crate) fragmentation: bool,
-    reassembly: Reassembly,
+    pub(crate) reassembly: Reassembly,
+    /// When the last authentic message (IKE, or ESP reported by the driver) came from
+    /// the gateway: the start of the liveness check interval.
+    pub(crate) last_heard: Instant,
     transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
 }
@@ -137,7 +156,7 @@ impl Shared {
     fn header(&self, exchange: ExchangeType, response: bool, message_id: u32) -> MessageBuilder {
         MessageBuilder::new(
             exchange,
-            Flags::new(true, response),
+            Flags::new(self.we_initiator, response),
             self.spi_i,
             self.spi_r,
             message_id,
@@ -145,7 +164,7 @@ impl Shared {
     }
 
     /// Queues datagrams for the current port, adding the non-ESP marker on 4500.
-    fn queue(&mut self, datagrams: &[Vec<u8>], port: u16) {
+    pub(crate) fn queue(&mut self, datagrams: &[Vec<u8>], port: u16) {
         for d in datagrams {
             self.transmits.push_back(Transmit {
                 destination_port: port,
@@ -156,7 +175,7 @@ impl Shared {
     }
 
     /// Frames IKE messages for `port`.
-    fn frame(&self, messages: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    pub(crate) fn frame(&self, messages: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         if self.port != NAT_T_PORT {
             return messages;
         }
@@ -341,14 +360,18 @@ impl Initiator {
                 unix_at_creation: unix_time,
                 spi_i: u64::from_be_bytes(spi),
                 spi_r: 0,
+                we_initiator: true,
+                old_ike: None,
                 port: remote.port(),
                 outstanding: None,
                 next_message_id: 0,
                 peer_next_id: 0,
                 last_response: None,
                 secrets: None,
+                ike_suite: None,
                 fragmentation: false,
                 reassembly: Reassembly::default(),
+                last_heard: now,
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
             },
@@ -356,9 +379,13 @@ impl Initiator {
         })
     }
 
-    /// Our IKE SPI.
+    /// Our IKE SPI (it changes when the IKE SA is rekeyed).
     pub fn spi_i(&self) -> u64 {
-        self.shared.spi_i
+        if self.shared.we_initiator {
+            self.shared.spi_i
+        } else {
+            self.shared.spi_r
+        }
     }
 
     /// Updates our address as seen locally (before `connect`), for NAT detection.
@@ -458,13 +485,20 @@ impl Initiator {
             }
         };
         let h = msg.header();
+        if let Some(old) = &self.shared.old_ike
+            && old.owns(&msg)
+        {
+            ike_rekey::handle_old(&mut self.shared, &msg);
+            return;
+        }
         if h.spi_i != self.shared.spi_i {
             tracing::debug!(%from, "message for another IKE SA dropped");
             return;
         }
-        // RFC 7296 §3.1: the I flag "MUST be cleared in messages sent by the original
+        // RFC 7296 §3.1: the I flag "MUST be set in messages sent by the original
+        // initiator of the IKE SA and MUST be cleared in messages sent by the original
         // responder".
-        if h.flags.is_initiator() {
+        if h.flags.is_initiator() == self.shared.we_initiator {
             tracing::debug!(%from, "message with the I flag set dropped");
             return;
         }
@@ -523,8 +557,18 @@ impl Initiator {
         };
         self.shared.reassembly.clear();
         self.shared.outstanding = None;
+        self.shared.last_heard = now;
         let payloads = match corridor_wire::parse_inner_payloads(first, &plaintext) {
             Ok(p) => p,
+            Err(e) if matches!(self.state, State::Established(_)) => {
+                // Once the SA is up, a broken answer costs only the request it answers.
+                tracing::warn!(error = %e, "malformed response from the gateway dropped");
+                if let State::Established(sa) = &mut self.state {
+                    sa.pending = None;
+                    self.kick(now);
+                }
+                return;
+            }
             Err(e) => {
                 self.fail(Error::InvalidMessage(e));
                 return;
@@ -544,6 +588,10 @@ impl Initiator {
                     .push_back(Event::Closed { by_gateway: false });
                 Ok(State::Closed)
             }
+            State::Established(mut sa) => {
+                established::handle_response(&mut self.shared, now, &mut sa, &inbound)
+                    .map(|()| State::Established(sa))
+            }
             other => {
                 tracing::debug!("response in a state that expects none dropped");
                 Ok(other)
@@ -553,6 +601,7 @@ impl Initiator {
             Ok(s) => self.state = s,
             Err(e) => self.fail(e),
         }
+        self.kick(now);
     }
 
     fn handle_request(&mut self, now: Instant, msg: &Message<'_>) {
@@ -565,10 +614,87 @@ impl Initiator {
         if let Err(e) = result {
             self.fail(e);
         }
+        self.kick(now);
     }
 
-    /// Handles the retransmission timer.
+    /// Asks for the current Child SA to be rekeyed (at its soft lifetime): a
+    /// CREATE_CHILD_SA exchange with REKEY_SA (RFC 7296 §1.3.3) starts as soon as no
+    /// other request is outstanding, and [`Event::ChildSaRekeyed`] reports the result.
+    /// Does nothing unless the IKE SA is up.
+    pub fn rekey_child(&mut self, now: Instant) {
+        if let State::Established(sa) = &mut self.state {
+            sa.push_task(Task::RekeyChild);
+        }
+        self.kick(now);
+    }
+
+    /// Asks for the IKE SA to be rekeyed (at its soft lifetime, RFC 7296 §2.18);
+    /// [`Event::IkeSaRekeyed`] reports the result.
+    pub fn rekey_ike(&mut self, now: Instant) {
+        if let State::Established(sa) = &mut self.state {
+            sa.push_task(Task::RekeyIke);
+        }
+        self.kick(now);
+    }
+
+    /// Tells the initiator that an authentic packet of one of its Child SAs came from
+    /// the gateway, which proves it alive (RFC 7296 §2.4: liveness checks are needed
+    /// only when "there has only been outgoing traffic on all of the SAs").
+    pub fn note_peer_alive(&mut self, now: Instant) {
+        if now > self.shared.last_heard {
+            self.shared.last_heard = now;
+        }
+    }
+
+    /// When the next liveness check is due, if one could be sent.
+    fn dpd_due(&self) -> Option<Instant> {
+        let interval = self.shared.config.dpd_interval;
+        if interval.is_zero() || !matches!(self.state, State::Established(_)) {
+            return None;
+        }
+        if self.shared.outstanding.is_some() {
+            // An outstanding request is itself retransmitted until answered.
+            return None;
+        }
+        self.shared.last_heard.checked_add(interval)
+    }
+
+    /// Starts the next piece of queued work (a rekey, a Delete, a liveness check) when
+    /// the request window is free.
+    fn kick(&mut self, now: Instant) {
+        let due = self.dpd_due();
+        let State::Established(sa) = &mut self.state else {
+            return;
+        };
+        if let Some(at) = sa.rekey_retry_at
+            && now >= at
+        {
+            sa.rekey_retry_at = None;
+            sa.push_task(Task::RekeyChild);
+        }
+        if let Some(at) = sa.ike_rekey_retry_at
+            && now >= at
+        {
+            sa.ike_rekey_retry_at = None;
+            sa.push_task(Task::RekeyIke);
+        }
+        if self.shared.outstanding.is_some() || sa.pending.is_some() {
+            return;
+        }
+        let result = established::next_request(&mut self.shared, now, sa, due);
+        match result {
+            Ok(pending) => sa.pending = pending,
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Handles the timers: retransmissions, liveness checks, rekey retries.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.retransmit(now);
+        self.kick(now);
+    }
+
+    fn retransmit(&mut self, now: Instant) {
         let Some(out) = &mut self.shared.outstanding else {
             return;
         };
@@ -589,6 +715,20 @@ impl Initiator {
             Expiry::GiveUp { tries, elapsed } => {
                 let port = out.port;
                 self.shared.outstanding = None;
+                if matches!(self.state, State::Established(_)) {
+                    // RFC 7296 §2.4: "If no cryptographically protected messages have
+                    // been received on an IKE SA or any of its Child SAs recently, the
+                    // system needs to perform a liveness check in order to prevent
+                    // sending messages to a dead peer"; when the retransmissions of a
+                    // request run out, "the IKE SA is deleted" (§2.1: "the IKE SA
+                    // MUST be abandoned").
+                    tracing::debug!(tries, ?elapsed, "the gateway stopped answering");
+                    self.state = State::Closed;
+                    self.shared
+                        .events
+                        .push_back(Event::PeerDead { tries, elapsed });
+                    return;
+                }
                 if matches!(self.state, State::Deleting) {
                     self.state = State::Closed;
                     self.shared
@@ -618,7 +758,19 @@ impl Initiator {
 
     /// When [`Initiator::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.shared.outstanding.as_ref().map(Outstanding::deadline)
+        let (retry, ike_retry) = match &self.state {
+            State::Established(sa) => (sa.rekey_retry_at, sa.ike_rekey_retry_at),
+            _ => (None, None),
+        };
+        [
+            self.shared.outstanding.as_ref().map(Outstanding::deadline),
+            self.dpd_due(),
+            retry,
+            ike_retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next event.

@@ -259,6 +259,7 @@ impl ExpectSaInit {
             shared.spi_r,
         )?;
         shared.secrets = Some(secrets);
+        shared.ike_suite = Some(suite);
         shared.next_message_id = 1;
         shared
             .events

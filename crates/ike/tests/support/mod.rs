@@ -205,3 +205,11 @@ pub fn eap_responder(ike: Vec<IkeProposal>, pki: Pki, seed: u64) -> Responder {
         seed,
     )
 }
+
+/// All of IPv4.
+pub fn any_range() -> Vec<IpRange> {
+    vec![IpRange::addresses(
+        "0.0.0.0".parse().unwrap(),
+        "255.255.255.255".parse().unwrap(),
+    )]
+}

@@ -19,6 +19,10 @@ use super::mschapv2::Authenticator;
 
 #[path = "responder_auth.rs"]
 mod auth;
+#[path = "responder_rekey.rs"]
+mod rekey;
+
+pub use rekey::GatewayRekey;
 
 pub enum ResponderAuth {
     Psk(Vec<u8>),
@@ -60,7 +64,10 @@ pub struct ChildInfo {
     pub gateway_spi: u32,
     /// The initiator's inbound SPI.
     pub initiator_spi: u32,
+    /// In the IKE initiator's orientation: `encr_i` protects what it sends.
     pub keys: ChildSaKeys,
+    pub encr: EncrAlgorithm,
+    pub integ: Option<IntegAlgorithm>,
 }
 
 /// An answer from the initiator to a request the gateway made.
@@ -69,6 +76,7 @@ pub struct Answer {
     pub message_id: u32,
     pub deletes: Vec<(ProtocolId, Vec<u32>)>,
     pub payload_count: usize,
+    pub notifies: Vec<NotifyType>,
 }
 
 enum Phase {
@@ -102,6 +110,8 @@ struct Sa {
     phase: Phase,
     idi_body: Vec<u8>,
     child_request: Option<(EspProposalChoice, u32)>,
+    /// The gateway is the original initiator of this IKE SA (after it rekeyed it).
+    gateway_initiator: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -115,6 +125,16 @@ pub struct Responder {
     pub cfg: ResponderConfig,
     rng: DeterministicRandom,
     sa: Option<Sa>,
+    /// The IKE SA replaced by the gateway's rekey, until deleted.
+    old_sa: Option<Sa>,
+    /// The gateway's IKE SA rekey in flight: (Message ID, new SPI, Ni, KE).
+    ike_rekey: Option<(u32, u64, Vec<u8>, KeyExchange)>,
+    /// IKE SA rekeys the gateway completed.
+    pub ike_rekeys_done: usize,
+    /// IKE SA rekeys the initiator started and we answered.
+    pub initiator_ike_rekeys: usize,
+    /// The initiator deleted an IKE SA replaced by a rekey.
+    pub old_ike_deleted_by_initiator: bool,
     init_cache: Option<(Vec<u8>, Vec<u8>)>,
     pub cookies_sent: usize,
     pub invalid_ke_sent: usize,
@@ -124,6 +144,26 @@ pub struct Responder {
     pub last_port: u16,
     pub deleted_by_initiator: bool,
     pub credentials_seen: usize,
+    /// Every Child SA made, in order (`child` is the newest).
+    pub children: Vec<ChildInfo>,
+    /// ESP SPIs (the initiator's inbound ones) the initiator deleted.
+    pub deleted_by_initiator_spis: Vec<u32>,
+    /// Answer the initiator's CREATE_CHILD_SA with this error instead.
+    pub refuse_rekey: Option<NotifyType>,
+    /// The PFS group the gateway uses when it starts a rekey.
+    pub rekey_pfs: Option<DhGroup>,
+    /// The gateway's own rekey in flight, and what became of it.
+    pub gateway_rekey: Option<GatewayRekey>,
+    /// Error notifications the initiator answered our CREATE_CHILD_SA with.
+    pub rekey_refusals: Vec<NotifyType>,
+    /// CREATE_CHILD_SA requests of the initiator answered (with a new Child SA).
+    pub rekeys_answered: usize,
+    /// The nonces (Ni, Nr) of the last rekey exchange the initiator started.
+    pub last_initiator_rekey_nonces: Option<(Vec<u8>, Vec<u8>)>,
+    /// The datagrams of the last request the gateway made, as sent.
+    pub last_request: Vec<Vec<u8>>,
+    /// Stop answering anything (a dead gateway).
+    pub silent: bool,
 }
 
 fn encr_transform(e: EncrAlgorithm) -> TransformBuilder {
@@ -143,6 +183,11 @@ impl Responder {
             cfg,
             rng: DeterministicRandom::from_u64(seed ^ 0x5eed),
             sa: None,
+            old_sa: None,
+            ike_rekey: None,
+            ike_rekeys_done: 0,
+            initiator_ike_rekeys: 0,
+            old_ike_deleted_by_initiator: false,
             init_cache: None,
             cookies_sent: 0,
             invalid_ke_sent: 0,
@@ -152,6 +197,16 @@ impl Responder {
             last_port: 500,
             deleted_by_initiator: false,
             credentials_seen: 0,
+            children: Vec::new(),
+            deleted_by_initiator_spis: Vec::new(),
+            refuse_rekey: None,
+            rekey_pfs: None,
+            gateway_rekey: None,
+            rekey_refusals: Vec::new(),
+            rekeys_answered: 0,
+            last_initiator_rekey_nonces: None,
+            last_request: Vec::new(),
+            silent: false,
         }
     }
 
@@ -176,9 +231,21 @@ impl Responder {
             datagram
         };
         self.last_port = port;
+        if self.silent {
+            return vec![];
+        }
         let Ok(msg) = Message::parse(bytes) else {
             return vec![];
         };
+        let h = msg.header();
+        let use_old = self
+            .old_sa
+            .as_ref()
+            .is_some_and(|o| o.spi_i == h.spi_i && o.spi_r == h.spi_r);
+        if use_old {
+            std::mem::swap(&mut self.sa, &mut self.old_sa);
+        }
+        let deleted_before = self.deleted_by_initiator;
         let out = if msg.is_response() {
             self.handle_answer(&msg);
             vec![]
@@ -187,6 +254,13 @@ impl Responder {
         } else {
             self.protected_request(&msg)
         };
+        if use_old {
+            std::mem::swap(&mut self.sa, &mut self.old_sa);
+            if self.deleted_by_initiator && !deleted_before {
+                self.deleted_by_initiator = false;
+                self.old_ike_deleted_by_initiator = true;
+            }
+        }
         out.into_iter().map(|m| self.frame(m)).collect()
     }
 
@@ -411,6 +485,7 @@ impl Responder {
             phase: Phase::AwaitAuth,
             idi_body: Vec::new(),
             child_request: None,
+            gateway_initiator: false,
         });
         self.init_cache = Some((msg.bytes().to_vec(), response.clone()));
         Some(response)
@@ -451,7 +526,7 @@ impl Responder {
         let sa = self.sa.as_mut().unwrap();
         let header = MessageBuilder::new(
             exchange,
-            Flags::new(false, response),
+            Flags::new(sa.gateway_initiator, response),
             sa.spi_i,
             sa.spi_r,
             message_id,
@@ -514,7 +589,10 @@ impl Responder {
             return vec![];
         };
         let h = msg.header();
-        if h.spi_i != sa.spi_i || h.spi_r != sa.spi_r || !h.flags.is_initiator() {
+        if h.spi_i != sa.spi_i
+            || h.spi_r != sa.spi_r
+            || h.flags.is_initiator() == sa.gateway_initiator
+        {
             return vec![];
         }
         let Some((first, pt)) = Self::open(sa, msg) else {
@@ -542,22 +620,35 @@ impl Responder {
                     self.deleted_by_initiator = true;
                     self.sa.as_mut().unwrap().phase = Phase::Deleted;
                 }
-                self.respond(ExchangeType::INFORMATIONAL, h.message_id, vec![])
+                let reply = self.esp_deletes(&payloads);
+                self.respond(ExchangeType::INFORMATIONAL, h.message_id, reply)
             }
+            ExchangeType::CREATE_CHILD_SA => self.create_child_sa(h.message_id, &payloads),
             _ => vec![],
         }
     }
 
     /// A request from the gateway: INFORMATIONAL with `inner`.
     pub fn request(&mut self, inner: Vec<PayloadBuilder>) -> Vec<Vec<u8>> {
+        self.request_exchange(ExchangeType::INFORMATIONAL, inner)
+    }
+
+    /// A request from the gateway of `exchange` with `inner`, with the next Message ID.
+    pub fn request_exchange(
+        &mut self,
+        exchange: ExchangeType,
+        inner: Vec<PayloadBuilder>,
+    ) -> Vec<Vec<u8>> {
         let id = {
             let sa = self.sa.as_mut().unwrap();
             let id = sa.next_request_id;
             sa.next_request_id += 1;
             id
         };
-        let out = self.seal(ExchangeType::INFORMATIONAL, false, id, &inner);
-        out.into_iter().map(|m| self.frame(m)).collect()
+        let out = self.seal(exchange, false, id, &inner);
+        let out: Vec<Vec<u8>> = out.into_iter().map(|m| self.frame(m)).collect();
+        self.last_request = out.clone();
+        out
     }
 
     /// The last request again (as a retransmission would send it): re-sealed with the
@@ -569,6 +660,9 @@ impl Responder {
     }
 
     fn handle_answer(&mut self, msg: &Message<'_>) {
+        if self.silent {
+            return;
+        }
         let Some(sa) = self.sa.as_mut() else { return };
         let Some((first, pt)) = Self::open(sa, msg) else {
             return;
@@ -576,6 +670,10 @@ impl Responder {
         let Ok(payloads) = parse_inner_payloads(first, &pt) else {
             return;
         };
+        if msg.exchange_type() == ExchangeType::CREATE_CHILD_SA {
+            self.rekey_answer(msg.header().message_id, &payloads);
+            self.ike_rekey_answer(msg.header().message_id, &payloads);
+        }
         self.answers.push(Answer {
             message_id: msg.header().message_id,
             deletes: payloads
@@ -589,6 +687,13 @@ impl Responder {
                 })
                 .collect(),
             payload_count: payloads.len(),
+            notifies: payloads
+                .iter()
+                .filter_map(|p| match p {
+                    Payload::Notify(n) => Some(n.notify_type()),
+                    _ => None,
+                })
+                .collect(),
         });
     }
 

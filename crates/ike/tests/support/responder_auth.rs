@@ -41,7 +41,7 @@ impl Responder {
         .concat()
     }
 
-    fn choose_esp(&self, sa: &payload::Sa<'_>) -> Option<(EspProposalChoice, u32)> {
+    pub(super) fn choose_esp(&self, sa: &payload::Sa<'_>) -> Option<(EspProposalChoice, u32)> {
         for p in sa.proposals() {
             let encr = p.transforms_of(TransformType::ENCR).find_map(|t| {
                 EncrAlgorithm::from_iana_id(t.id(), t.key_length())
@@ -331,11 +331,15 @@ impl Responder {
         .unwrap();
         let _ = (sa.encr, sa.integ);
         sa.phase = Phase::Established;
-        self.child = Some(ChildInfo {
+        let info = ChildInfo {
             gateway_spi,
             initiator_spi,
             keys,
-        });
+            encr: choice.encr,
+            integ: choice.integ,
+        };
+        self.children.push(info.clone());
+        self.child = Some(info);
         self.respond(ExchangeType::IKE_AUTH, message_id, out)
     }
 }

@@ -105,8 +105,13 @@ pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
 pub struct Net {
     pub session: Session,
     pub gw: Responder,
-    /// The gateway's side of the Child SA, once connected.
-    pub gw_esp: Option<ChildSa>,
+    /// The gateway's side of every Child SA made, in order (the newest last).
+    pub gw_sas: Vec<ChildSa>,
+    /// Keep IKE datagrams towards the gateway in `held` instead of delivering them.
+    pub hold_ike: bool,
+    pub held: Vec<(u16, Vec<u8>)>,
+    /// Drop everything towards the gateway.
+    pub blackhole: bool,
     pub now: Instant,
     pub events: Vec<SessionEvent>,
     /// Every datagram the session sent: (port, payload).
@@ -117,9 +122,13 @@ pub struct Net {
 
 impl Net {
     pub fn new(force_encapsulation: bool, behind_nat: bool, options: SessionOptions) -> Self {
+        Self::with_config(ike_config(force_encapsulation), behind_nat, options)
+    }
+
+    pub fn with_config(config: IkeConfig, behind_nat: bool, options: SessionOptions) -> Self {
         let now = Instant::now();
         let session = Session::new(
-            Arc::new(ike_config(force_encapsulation)),
+            Arc::new(config),
             Box::new(DeterministicRandom::from_u64(1)),
             LOCAL.parse().unwrap(),
             GATEWAY.parse().unwrap(),
@@ -131,7 +140,10 @@ impl Net {
         Self {
             session,
             gw: responder(behind_nat),
-            gw_esp: None,
+            gw_sas: Vec::new(),
+            hold_ike: false,
+            held: Vec::new(),
+            blackhole: false,
             now,
             events: Vec::new(),
             sent: Vec::new(),
@@ -147,21 +159,67 @@ impl Net {
     pub fn pump(&mut self) {
         while let Some(t) = self.session.poll_transmit() {
             self.sent.push((t.destination_port, t.payload.clone()));
+            if self.hold_ike && !matches!(classify(&t.payload), Ok(Received::Esp { .. })) {
+                self.held.push((t.destination_port, t.payload));
+                continue;
+            }
             self.deliver_to_gateway(t.destination_port, t.payload);
         }
         while let Some(e) = self.session.poll_event() {
             if let SessionEvent::Connected(info) = &e {
-                self.gw_esp = Some(self.gateway_child_sa(info));
+                let child = self.gw.child.as_ref().expect("the gateway has a Child SA");
+                assert_eq!(child.gateway_spi, info.outbound_spi);
+                assert_eq!(child.initiator_spi, info.inbound_spi);
             }
             self.events.push(e);
+        }
+        self.sync_gateway_sas();
+    }
+
+    /// Delivers the IKE datagrams held back so far.
+    pub fn release(&mut self) {
+        for (port, d) in std::mem::take(&mut self.held) {
+            self.deliver_to_gateway(port, d);
+        }
+        self.pump();
+    }
+
+    /// Builds the gateway's ESP side of each Child SA it made since the last call.
+    fn sync_gateway_sas(&mut self) {
+        while self.gw_sas.len() < self.gw.children.len() {
+            let child = self.gw.children[self.gw_sas.len()].clone();
+            let params = ChildSaParams {
+                inbound_spi: child.gateway_spi,
+                outbound_spi: child.initiator_spi,
+                encr: child.encr,
+                integ: child.integ,
+                esn: false,
+                lifetime: Lifetime::default(),
+            };
+            let sa = ChildSa::new_responder(
+                &params,
+                &child.keys,
+                Box::new(DeterministicRandom::from_u64(2)),
+                self.now,
+            )
+            .unwrap();
+            self.gw_sas.push(sa);
         }
     }
 
     fn deliver_to_gateway(&mut self, port: u16, mut payload: Vec<u8>) {
+        if self.blackhole {
+            return;
+        }
         if port == 4500 {
             match classify(&payload) {
                 Ok(Received::Esp { .. }) => {
-                    let sa = self.gw_esp.as_mut().expect("ESP before the Child SA");
+                    let spi = corridor_esp::spi_of(&payload).unwrap();
+                    let sa = self
+                        .gw_sas
+                        .iter_mut()
+                        .find(|sa| sa.inbound.spi() == spi)
+                        .expect("ESP for a Child SA the gateway knows");
                     let d = sa.inbound.decapsulate(&mut payload).unwrap();
                     self.gateway_received.push(d.inner(&payload).to_vec());
                     return;
@@ -178,27 +236,6 @@ impl Net {
             self.pump();
         }
         self.pump();
-    }
-
-    fn gateway_child_sa(&self, info: &ConnectionInfo) -> ChildSa {
-        let child = self.gw.child.as_ref().expect("the gateway has a Child SA");
-        assert_eq!(child.gateway_spi, info.outbound_spi);
-        assert_eq!(child.initiator_spi, info.inbound_spi);
-        let params = ChildSaParams {
-            inbound_spi: child.gateway_spi,
-            outbound_spi: child.initiator_spi,
-            encr: info.esp_suite.encr,
-            integ: info.esp_suite.integ,
-            esn: info.esp_suite.esn,
-            lifetime: Lifetime::default(),
-        };
-        ChildSa::new_responder(
-            &params,
-            &child.keys,
-            Box::new(DeterministicRandom::from_u64(2)),
-            self.now,
-        )
-        .unwrap()
     }
 
     pub fn connect(&mut self) -> ConnectionInfo {
@@ -238,13 +275,31 @@ impl Net {
         n
     }
 
-    /// The gateway encapsulates `inner` (towards us).
+    /// The gateway encapsulates `inner` (towards us) on its newest Child SA.
     pub fn gateway_encapsulate(&mut self, inner: &[u8]) -> Vec<u8> {
-        let sa = self.gw_esp.as_mut().unwrap();
+        let last = self.gw_sas.len() - 1;
+        self.gateway_encapsulate_on(last, inner)
+    }
+
+    /// The gateway encapsulates `inner` on its Child SA number `index` (0: the first).
+    pub fn gateway_encapsulate_on(&mut self, index: usize, inner: &[u8]) -> Vec<u8> {
+        let sa = &mut self.gw_sas[index];
         let mut out = vec![0; sa.outbound.encapsulated_len(inner.len())];
         let n = sa.outbound.encapsulate(inner, &mut out).unwrap();
         out.truncate(n);
         out
+    }
+
+    /// Delivers datagrams the gateway sends on its own (its requests).
+    pub fn gateway_sends(&mut self, datagrams: Vec<Vec<u8>>) {
+        let port = self.gw.last_port;
+        for mut d in datagrams {
+            let inner = self
+                .session
+                .handle_datagram(self.now, Self::gateway(port), &mut d);
+            assert!(inner.is_none());
+            self.pump();
+        }
     }
 
     /// Hands a datagram from the gateway's port 4500 to the session; returns the inner
