@@ -49,12 +49,28 @@ pub struct ConnectOptions {
     pub key_log: bool,
 }
 
+/// The Child SA's lifetimes when the profile sets none: rekeyed after an hour (less the
+/// session's random share), expired ten minutes later if the rekey keeps failing; the
+/// IKE SA is rekeyed every four hours. Gateways often rekey earlier themselves; these
+/// only make sure keys never live for days.
+fn client_session_options() -> SessionOptions {
+    SessionOptions {
+        esp_lifetime: corridor_esp::Lifetime {
+            soft_age: Some(Duration::from_secs(3600)),
+            hard_age: Some(Duration::from_secs(4200)),
+            ..corridor_esp::Lifetime::default()
+        },
+        ike_rekey_interval: Some(Duration::from_secs(4 * 3600)),
+        ..SessionOptions::default()
+    }
+}
+
 impl Default for ConnectOptions {
     fn default() -> Self {
         Self {
             host: HostOptions::default(),
             reconnect: true,
-            session: SessionOptions::default(),
+            session: client_session_options(),
             delete_wait: Duration::from_secs(5),
             key_log: false,
         }
@@ -315,10 +331,32 @@ impl Supervisor<'_> {
             let _ = cause_tx.send(cause);
         };
         let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
-        let mut on_event = move |event: &SessionEvent| {
-            if let SessionEvent::Connected(info) = event {
+        let (rekeyed_tx, mut rekeyed_rx) = mpsc::unbounded_channel::<String>();
+        let mut on_event = move |event: &SessionEvent| match event {
+            SessionEvent::Connected(info) => {
                 let _ = connected_tx.send(info.clone());
             }
+            SessionEvent::ChildSaRekeyed(info) => {
+                tracing::info!(
+                    suite = %info.esp_suite,
+                    pfs = ?info.pfs_group,
+                    by_gateway = info.by_gateway,
+                    "Child SA rekeyed: SPIs {:08x}/{:08x} replace {:08x}/{:08x}",
+                    info.inbound_spi,
+                    info.outbound_spi,
+                    info.old_inbound_spi,
+                    info.old_outbound_spi,
+                );
+                let _ = rekeyed_tx.send(info.esp_suite.to_string());
+            }
+            SessionEvent::IkeSaRekeyed(info) => tracing::info!(
+                suite = %info.ike_suite,
+                by_gateway = info.by_gateway,
+                "IKE SA rekeyed: SPIs {:016x}/{:016x}",
+                info.spi_local,
+                info.spi_remote,
+            ),
+            _ => {}
         };
         let installer = slot.installer();
         let device_needed = !slot.is_installed();
@@ -329,6 +367,14 @@ impl Supervisor<'_> {
         let outcome = loop {
             tokio::select! {
                 end = &mut run => break end,
+                Some(suite) = rekeyed_rx.recv() => {
+                    if let Some(details) = &mut self.details
+                        && details.esp_suite != suite
+                    {
+                        details.esp_suite = suite;
+                        self.observer.status(&Status::Connected(Box::new(details.clone())));
+                    }
+                }
                 Some(info) = connected_rx.recv() => {
                     let shape = Shape::of(&info, gateway.ip());
                     let reuse = !device_needed && self.shape.as_ref() == Some(&shape);
@@ -378,6 +424,9 @@ impl Supervisor<'_> {
                 Some(DisconnectReason::ChildSaDeleted) => {
                     SessionEnd::Lost("the gateway deleted the tunnel's Child SA".to_string())
                 }
+                Some(DisconnectReason::PeerDead) => SessionEnd::Lost(
+                    "the gateway stopped answering (liveness check failed)".to_string(),
+                ),
                 Some(other) => SessionEnd::Lost(format!("the session ended: {other:?}")),
             },
             (Err(e), _) => classify_driver_error(&e),

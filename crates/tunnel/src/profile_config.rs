@@ -180,6 +180,7 @@ pub fn ike_config(profile: &Profile, secrets: &ConnectSecrets) -> Result<IkeConf
         ike_proposals,
         esp_proposals,
     );
+    config.rekey_pfs_groups = pfs_groups(profile)?;
     config.traffic_selectors = traffic_selectors(profile)?;
     config.config_request = config_request(profile);
     config.force_udp_encapsulation = profile.transport.force_udp_encapsulation;
@@ -188,6 +189,26 @@ pub fn ike_config(profile: &Profile, secrets: &ConnectSecrets) -> Result<IkeConf
     }
     config.validate()?;
     Ok(config)
+}
+
+/// The key exchange methods the profile's ESP proposals name, for perfect forward
+/// secrecy on Child SA rekeys (RFC 7296 §1.3.1: a CREATE_CHILD_SA request "MAY"
+/// carry a KE payload for stronger guarantees), in the profile's order of preference;
+/// `none` among them adds nothing (PFS optional).
+fn pfs_groups(profile: &Profile) -> Result<Vec<DhGroup>, ConfigError> {
+    let mut groups = Vec::new();
+    for p in &profile.proposals.esp {
+        for k in &p.key_exchange {
+            if *k == KeyExchange::None {
+                continue;
+            }
+            let g = group(p.as_str(), *k)?;
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+    }
+    Ok(groups)
 }
 
 /// The placeholder local identity of PSK profiles without `auth.local_identity`: the
