@@ -50,6 +50,12 @@ pub struct IkeConfig {
     /// ESP packet reported through [`crate::Initiator::note_peer_alive`]) before we send
     /// it a liveness check (RFC 7296 §2.4). Zero turns liveness checks off.
     pub dpd_interval: Duration,
+    /// How long traffic may go out unanswered (ESP sent after the last authentic packet
+    /// from the gateway, reported through [`crate::Initiator::note_sent`]) before a
+    /// liveness check is sent, without waiting for the full `dpd_interval`: a gateway
+    /// that restarted or a path that broke shows first as one-way traffic. Zero turns
+    /// this off.
+    pub dpd_on_one_way_traffic: Duration,
     /// Key exchange groups offered when we rekey a Child SA, for perfect forward
     /// secrecy (RFC 7296 §1.3.1); the first is the one we send a KE payload for. Empty:
     /// no PFS. The first Child SA (made in IKE_AUTH) never uses them.
@@ -81,6 +87,7 @@ impl IkeConfig {
             fragment_size: 1200,
             initial_contact: true,
             dpd_interval: Duration::from_secs(30),
+            dpd_on_one_way_traffic: Duration::from_secs(5),
             rekey_pfs_groups: Vec::new(),
         }
     }

@@ -291,6 +291,31 @@ fn an_unanswered_liveness_check_reports_the_peer_dead() {
 }
 
 #[test]
+fn unanswered_outgoing_traffic_brings_the_liveness_check_forward() {
+    let mut sim = established_with(63, |c| {
+        c.dpd_interval = Duration::from_secs(30);
+        c.dpd_on_one_way_traffic = Duration::from_secs(5);
+    });
+    let t0 = sim.now;
+    assert_eq!(sim.init.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+    // Traffic goes out at t0 + 2 s and nothing comes back: the check is due 5 s later.
+    sim.init.note_sent(t0 + Duration::from_secs(2));
+    sim.init.note_sent(t0 + Duration::from_secs(3));
+    assert_eq!(sim.init.poll_timeout(), Some(t0 + Duration::from_secs(7)));
+    // An answer (authentic ESP) clears it; the next unanswered packet starts over.
+    sim.init.note_peer_alive(t0 + Duration::from_secs(4));
+    assert_eq!(sim.init.poll_timeout(), Some(t0 + Duration::from_secs(34)));
+    sim.init.note_sent(t0 + Duration::from_secs(6));
+    assert_eq!(sim.init.poll_timeout(), Some(t0 + Duration::from_secs(11)));
+    // A silent gateway is then found dead long before the idle interval would start.
+    sim.gw.silent = true;
+    sim.run_until(Duration::from_secs(3600), |e| {
+        e.iter().any(|e| matches!(e, Event::PeerDead { .. }))
+    });
+    assert!(sim.init.is_closed());
+}
+
+#[test]
 fn dpd_zero_means_off() {
     let mut sim = established_with(62, |c| c.dpd_interval = Duration::ZERO);
     assert_eq!(sim.init.poll_timeout(), None);

@@ -246,6 +246,7 @@ impl Session {
         let sent = data.encapsulate(now, packets, out, &mut self.stats);
         if sent > 0 {
             self.note_sent_on_nat_t(now);
+            self.ike.note_sent(now);
         }
         self.check_lifetimes(now);
         // A soft limit may have started a rekey.

@@ -124,6 +124,9 @@ pub(crate) struct Shared {
     /// When the last authentic message (IKE, or ESP reported by the driver) came from
     /// the gateway: the start of the liveness check interval.
     pub(crate) last_heard: Instant,
+    /// The first packet sent to the gateway after `last_heard`, if any: traffic that
+    /// has gone unanswered since then.
+    pub(crate) unanswered_since: Option<Instant>,
     transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
 }
@@ -372,6 +375,7 @@ impl Initiator {
                 fragmentation: false,
                 reassembly: Reassembly::default(),
                 last_heard: now,
+                unanswered_since: None,
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
             },
@@ -646,6 +650,21 @@ impl Initiator {
         }
     }
 
+    /// Tells the initiator that a packet of one of its Child SAs went to the gateway.
+    /// RFC 7296 §2.4: "If there has only been outgoing traffic on all of the SAs
+    /// associated with an IKE SA, it is essential to confirm liveness of the other
+    /// endpoint to avoid black holes"; traffic unanswered for
+    /// [`crate::IkeConfig::dpd_on_one_way_traffic`] brings the liveness check forward.
+    pub fn note_sent(&mut self, now: Instant) {
+        let shared = &mut self.shared;
+        if shared
+            .unanswered_since
+            .is_none_or(|t| t <= shared.last_heard)
+        {
+            shared.unanswered_since = Some(now.max(shared.last_heard));
+        }
+    }
+
     /// When the next liveness check is due, if one could be sent.
     fn dpd_due(&self) -> Option<Instant> {
         let interval = self.shared.config.dpd_interval;
@@ -656,7 +675,17 @@ impl Initiator {
             // An outstanding request is itself retransmitted until answered.
             return None;
         }
-        self.shared.last_heard.checked_add(interval)
+        let idle = self.shared.last_heard.checked_add(interval);
+        let one_way = self.shared.config.dpd_on_one_way_traffic;
+        let unanswered = self
+            .shared
+            .unanswered_since
+            .filter(|since| *since >= self.shared.last_heard && !one_way.is_zero())
+            .and_then(|since| since.checked_add(one_way));
+        match (idle, unanswered) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Starts the next piece of queued work (a rekey, a Delete, a liveness check) when
