@@ -80,12 +80,43 @@ impl DatagramBatch {
     }
 
     /// The segment size for one UDP GSO send of the whole buffer, if the datagrams
-    /// allow it: all but the last of equal length, the last not longer. `None` for an
-    /// empty batch.
+    /// allow it: back to back from the start, all but the last of equal length, the
+    /// last not longer. `None` for an empty batch.
     pub fn gso_segment_size(&self) -> Option<usize> {
         let (last, rest) = self.segments.split_last()?;
         let size = rest.first().map_or(last.len(), |r| r.len());
-        (rest.iter().all(|r| r.len() == size) && last.len() <= size).then_some(size)
+        let back_to_back = self.segments.first().is_some_and(|r| r.start == 0)
+            && self.segments.windows(2).all(|w| w[0].end == w[1].start);
+        (back_to_back && rest.iter().all(|r| r.len() == size) && last.len() <= size).then_some(size)
+    }
+
+    /// The whole buffer, beyond the datagrams too, for writing datagrams in place (a
+    /// receive straight into the batch) before [`push_in_place`](Self::push_in_place)
+    /// marks them. Grows it to at least `len` bytes first.
+    pub fn buffer_mut(&mut self, len: usize) -> &mut [u8] {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        &mut self.buf
+    }
+
+    /// Appends the datagram already written at `range` of the buffer (see
+    /// [`buffer_mut`](Self::buffer_mut)), without copying it: a packet decrypted where it
+    /// was received. Datagrams appended this way need not be back to back (a batch of
+    /// them is for the packet device, not for a segmented send).
+    ///
+    /// # Errors
+    /// [`EspError::BufferTooSmall`] if `range` lies outside the buffer (or is reversed).
+    pub fn push_in_place(&mut self, range: Range<usize>) -> Result<(), EspError> {
+        if range.start > range.end || range.end > self.buf.len() {
+            return Err(EspError::BufferTooSmall {
+                needed: range.start.max(range.end),
+                available: self.buf.len(),
+            });
+        }
+        self.used = self.used.max(range.end);
+        self.segments.push(range);
+        Ok(())
     }
 
     /// Appends a datagram of at most `max_len` bytes written by `write`, which returns
@@ -121,6 +152,59 @@ impl DatagramBatch {
     }
 }
 
+/// The most bytes one segmented UDP send carries: a UDP datagram's length field (and the
+/// IP packet around it) limit the whole, not one segment.
+pub const MAX_GSO_BYTES: usize = 65_000;
+
+/// What one segmented UDP send covers: `bytes` of a batch's buffer, `count` datagrams of
+/// `size` bytes each (the last may be shorter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GsoRun {
+    /// The bytes of [`DatagramBatch::as_bytes`] the send carries.
+    pub bytes: Range<usize>,
+    /// The segment size (all datagrams but the last have it exactly).
+    pub size: usize,
+    /// How many datagrams.
+    pub count: usize,
+}
+
+/// Splits back-to-back datagrams (a batch's [`segments`](DatagramBatch::segments), or a
+/// stretch of them) into runs that one segmented send can carry: equal lengths, except
+/// that a shorter datagram may end a run (the kernel cuts the buffer every `size`
+/// bytes), at most `max_segments` datagrams and [`MAX_GSO_BYTES`].
+pub fn gso_runs(
+    segments: &[Range<usize>],
+    max_segments: usize,
+) -> impl Iterator<Item = GsoRun> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let first = segments.get(i)?;
+        i += 1;
+        let size = first.len();
+        let mut run = GsoRun {
+            bytes: first.clone(),
+            size,
+            count: 1,
+        };
+        while run.count < max_segments && size > 0 {
+            let Some(next) = segments.get(i) else { break };
+            if next.start != run.bytes.end
+                || next.len() > size
+                || next.end - run.bytes.start > MAX_GSO_BYTES
+            {
+                break;
+            }
+            run.bytes.end = next.end;
+            run.count += 1;
+            i += 1;
+            if next.len() < size {
+                break;
+            }
+        }
+        Some(run)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +234,60 @@ mod tests {
         b.clear();
         assert!(b.is_empty());
         assert!(b.as_bytes().is_empty());
+    }
+
+    #[test]
+    fn datagrams_written_in_place_are_marked_without_a_copy() {
+        let mut b = DatagramBatch::new();
+        let buf = b.buffer_mut(32);
+        buf[4..8].copy_from_slice(&[1, 2, 3, 4]);
+        buf[20..22].copy_from_slice(&[5, 6]);
+        b.push_in_place(4..8).unwrap();
+        b.push_in_place(20..22).unwrap();
+        assert!(b.push_in_place(30..40).is_err());
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.get(0), Some(&[1, 2, 3, 4][..]));
+        assert_eq!(b.get(1), Some(&[5, 6][..]));
+        assert_eq!(b.as_bytes().len(), 22);
+        assert_eq!(b.gso_segment_size(), None, "not back to back");
+        b.clear();
+        b.push(&[7, 7]);
+        assert_eq!(b.as_bytes(), [7, 7]);
+    }
+
+    fn runs(lengths: &[usize], max: usize) -> Vec<(usize, usize)> {
+        let mut b = DatagramBatch::new();
+        for (i, len) in lengths.iter().enumerate() {
+            b.push(&vec![i as u8; *len]);
+        }
+        gso_runs(b.segments(), max)
+            .map(|r| (r.size, r.count))
+            .collect()
+    }
+
+    #[test]
+    fn equal_datagrams_go_in_one_run_a_shorter_one_ends_it() {
+        assert_eq!(runs(&[100, 100, 100, 40, 100], 64), [(100, 4), (100, 1)]);
+        assert_eq!(runs(&[40, 100, 100], 64), [(40, 1), (100, 2)]);
+        assert_eq!(runs(&[], 64), []);
+        assert_eq!(runs(&[100; 5], 2), [(100, 2), (100, 2), (100, 1)]);
+        assert_eq!(runs(&[100; 3], 1), [(100, 1); 3]);
+    }
+
+    #[test]
+    fn a_run_stays_within_one_udp_datagram() {
+        let all = runs(&[1400; 100], 64);
+        assert!(all.iter().all(|(_, count)| count * 1400 <= MAX_GSO_BYTES));
+        assert_eq!(all.iter().map(|(_, c)| c).sum::<usize>(), 100);
+    }
+
+    #[test]
+    fn run_bytes_cover_the_batch_in_order() {
+        let mut b = DatagramBatch::new();
+        for len in [10, 10, 5, 7, 7] {
+            b.push(&vec![0; len]);
+        }
+        let covered: Vec<Range<usize>> = gso_runs(b.segments(), 64).map(|r| r.bytes).collect();
+        assert_eq!(covered, [0..25, 25..39]);
     }
 }

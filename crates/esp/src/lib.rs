@@ -78,7 +78,7 @@ mod udp;
 #[cfg(test)]
 mod tests;
 
-pub use batch::DatagramBatch;
+pub use batch::{DatagramBatch, GsoRun, MAX_GSO_BYTES, gso_runs};
 pub use error::EspError;
 pub use lifetime::Lifetime;
 pub use packet::{

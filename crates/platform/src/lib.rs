@@ -63,9 +63,11 @@ pub trait Tun: Send + Sync + std::fmt::Debug {
     /// read may yield dozens of packets. Cancel-safe: no packet is lost when the
     /// future is dropped before it completes.
     ///
+    /// Takes `&self` so that one task can read while another writes.
+    ///
     /// The default reads one packet with [`Tun::recv`].
     fn recv_batch(
-        &mut self,
+        &self,
         bufs: &mut [&mut [u8]],
         sizes: &mut [usize],
     ) -> impl Future<Output = Result<usize>> + Send {
@@ -88,7 +90,7 @@ pub trait Tun: Send + Sync + std::fmt::Debug {
     ///
     /// The default writes them one by one with [`Tun::send`].
     fn send_batch(
-        &mut self,
+        &self,
         bytes: &[u8],
         packets: &[Range<usize>],
     ) -> impl Future<Output = Result<usize>> + Send {

@@ -35,9 +35,12 @@ pub struct TunDevice {
     dev: tun_rs::AsyncDevice,
     capabilities: TunCapabilities,
     mtu: usize,
-    /// Read-side scratch; locked only by [`Tun::recv`], which must share the device.
+    /// Read-side scratch, locked for the length of one read, so that a reading task and
+    /// a writing task can share the device (each side has one user, so the locks are
+    /// uncontended).
     rx: tokio::sync::Mutex<RxScratch>,
-    tx: TxScratch,
+    /// Write-side scratch, likewise.
+    tx: tokio::sync::Mutex<TxScratch>,
 }
 
 /// What a read of an offload device needs beyond the caller's buffers.
@@ -64,6 +67,9 @@ struct TxScratch {
 const PLAIN_VNET_HDR: [u8; tun_rs::VIRTIO_NET_HDR_LEN] = [0; tun_rs::VIRTIO_NET_HDR_LEN];
 /// The largest raw read from an offload device: the header and a 64 KiB super-packet.
 const RAW_READ: usize = tun_rs::VIRTIO_NET_HDR_LEN + 65_535;
+/// The capacity of a write buffer: tun-rs coalesces segments into a buffer only while
+/// it has room for twice the header and the coalesced packet.
+const COALESCE_ROOM: usize = 2 * tun_rs::VIRTIO_NET_HDR_LEN + 65_535;
 /// A batched read reads again while this many buffers are left, enough for one more
 /// super-packet split at the smallest MTU we configure (1280: IPv6's minimum).
 const ROOM_FOR_ANOTHER_READ: usize = 65_535 / 1280 + 1;
@@ -145,7 +151,7 @@ impl Tun for TunDevice {
         Ok(n.saturating_sub(PLAIN_VNET_HDR.len()))
     }
 
-    async fn recv_batch(&mut self, bufs: &mut [&mut [u8]], sizes: &mut [usize]) -> Result<usize> {
+    async fn recv_batch(&self, bufs: &mut [&mut [u8]], sizes: &mut [usize]) -> Result<usize> {
         let len = bufs.len().min(sizes.len());
         let (bufs, sizes) = (&mut bufs[..len], &mut sizes[..len]);
         if len == 0 {
@@ -154,7 +160,8 @@ impl Tun for TunDevice {
                 detail: "none given".into(),
             });
         }
-        let rx = self.rx.get_mut();
+        let mut rx = self.rx.lock().await;
+        let rx = &mut *rx;
         // Packets a single `recv` left behind come first.
         if rx.next < rx.count {
             let mut n = 0;
@@ -213,14 +220,16 @@ impl Tun for TunDevice {
         Ok(n)
     }
 
-    async fn send_batch(&mut self, bytes: &[u8], packets: &[Range<usize>]) -> Result<usize> {
+    async fn send_batch(&self, bytes: &[u8], packets: &[Range<usize>]) -> Result<usize> {
         let header = tun_rs::VIRTIO_NET_HDR_LEN;
         let mut taken = 0;
         let mut failure = None;
-        for chunk in packets.chunks(self.tx.bufs.len().max(1)) {
+        let mut tx = self.tx.lock().await;
+        let tx = &mut *tx;
+        for chunk in packets.chunks(tx.bufs.len().max(1)) {
             let mut n = 0;
             for range in chunk {
-                let (Some(packet), Some(buf)) = (bytes.get(range.clone()), self.tx.bufs.get_mut(n))
+                let (Some(packet), Some(buf)) = (bytes.get(range.clone()), tx.bufs.get_mut(n))
                 else {
                     continue;
                 };
@@ -233,7 +242,7 @@ impl Tun for TunDevice {
             // Without offload tun-rs writes each buffer from `header` on, one by one.
             if let Err(e) = self
                 .dev
-                .send_multiple(&mut self.tx.gro, &mut self.tx.bufs[..n], header)
+                .send_multiple(&mut tx.gro, &mut tx.bufs[..n], header)
                 .await
             {
                 failure = Some(e);
@@ -277,10 +286,15 @@ impl TunDevice {
             capabilities,
             mtu: usize::from(mtu),
             rx: tokio::sync::Mutex::new(RxScratch::default()),
-            tx: TxScratch {
-                bufs: vec![Vec::new(); crate::TUN_BATCH],
+            tx: tokio::sync::Mutex::new(TxScratch {
+                // tun-rs coalesces a TCP segment into the buffer of the flow's first only
+                // where that buffer has room for a whole super-packet (it never grows
+                // one), so each buffer gets that room once, here.
+                bufs: (0..crate::TUN_BATCH)
+                    .map(|_| Vec::with_capacity(COALESCE_ROOM))
+                    .collect(),
                 gro: tun_rs::GROTable::new(),
-            },
+            }),
         })
     }
 }

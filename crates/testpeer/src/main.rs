@@ -21,6 +21,7 @@ mod dataplane;
 mod device;
 mod gateway;
 mod net;
+mod udp;
 
 #[cfg(test)]
 mod tests;
@@ -89,7 +90,9 @@ async fn run(args: Args) -> Result<()> {
         tables,
         device: Arc::new(device),
         ike: Arc::new(ike),
-        nat_t: Arc::new(nat_t),
+        nat_t: Arc::new(
+            udp::NatT::new(nat_t).context("switching the NAT-T socket to batched I/O")?,
+        ),
     };
     println!(
         "ready: IKE on {}:{} and {}:{}, pool {} via {}, TSr {}",

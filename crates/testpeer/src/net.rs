@@ -1,9 +1,11 @@
 //! The gateway's tasks: IKE on port 500, the two data-path directions around the NAT-T
 //! socket and the TUN device, and a timer that forgets half-open SAs.
 //!
-//! Each direction drains what is already queued before it goes back to waiting (up to
-//! [`BURST`] packets), encapsulates a burst into one [`DatagramBatch`], and takes each
-//! SA lock once per burst, so that under load the per-wakeup costs are shared.
+//! Each direction moves bursts: one batched receive (many datagrams from the socket,
+//! or a split super-packet from the TUN device), each SA lock taken once per run of
+//! packets of one client, and one batched send (coalesced TUN writes, or segmented UDP
+//! sends), so that under load the per-packet costs of system calls, locks and the
+//! host's network stack are shared.
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -13,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use corridor_esp::DatagramBatch;
+use corridor_platform::TUN_BATCH;
 use tokio::net::UdpSocket;
 
 use crate::dataplane::{self, Arrived};
-use crate::device::{BURST, Device, Slots};
+use crate::device::Device;
 use crate::gateway::{Gateway, Notice, Tables, Tunnel};
+use crate::udp::{NatT, Received};
 
 /// State shared by the tasks.
 #[derive(Debug, Clone)]
@@ -26,7 +30,7 @@ pub(crate) struct Shared {
     pub(crate) tables: Arc<RwLock<Tables>>,
     pub(crate) device: Arc<Device>,
     pub(crate) ike: Arc<UdpSocket>,
-    pub(crate) nat_t: Arc<UdpSocket>,
+    pub(crate) nat_t: Arc<NatT>,
 }
 
 /// Prints what the control plane reports, one line each, on standard output (tests
@@ -76,46 +80,44 @@ impl Shared {
 
     /// Network → TUN: ESP from clients, plus IKE that arrives on the NAT-T port.
     pub(crate) async fn uplink(self) -> Result<()> {
-        let mut slots = Slots::new();
-        let mut froms: Vec<SocketAddr> = Vec::with_capacity(BURST);
-        let mut inner: Vec<(usize, Range<usize>)> = Vec::with_capacity(BURST);
+        let mut rx = Received::new();
+        let mut arrived: Vec<Arrived> = Vec::new();
+        let mut inner: Vec<Range<usize>> = Vec::new();
         let mut ike: Vec<usize> = Vec::new();
-        let socket = self.nat_t.clone();
+        let nat_t = self.nat_t.clone();
         loop {
-            socket
+            nat_t
                 .readable()
                 .await
                 .context("waiting on the NAT-T socket")?;
-            slots.clear();
-            froms.clear();
-            while let Some(buf) = slots.next_free() {
-                match socket.try_recv_from(buf) {
-                    Ok((n, from)) => {
-                        slots.commit(n);
-                        froms.push(from);
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) => {
-                        tracing::debug!("NAT-T receive: {e}");
-                        break;
-                    }
+            match nat_t.try_recv(&mut rx) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                Err(e) => {
+                    tracing::debug!("NAT-T receive: {e}");
+                    continue;
                 }
+            }
+            arrived.clear();
+            if let Ok(tables) = self.tables.read() {
+                let (storage, datagrams) = rx.parts_mut();
+                dataplane::open_burst(&tables, storage, datagrams, &mut arrived);
             }
             inner.clear();
             ike.clear();
-            if let Ok(tables) = self.tables.read() {
-                for (i, from) in froms.iter().enumerate() {
-                    match dataplane::open(&tables, *from, slots.get_mut(i)) {
-                        Arrived::Inner(range) => inner.push((i, range)),
-                        Arrived::Ike => ike.push(i),
-                        Arrived::Dropped(why) => tracing::trace!(%from, "dropped: {why}"),
-                    }
+            for (i, (what, (from, range))) in arrived.iter().zip(&rx.datagrams).enumerate() {
+                match what {
+                    Arrived::Inner(r) => inner.push(range.start + r.start..range.start + r.end),
+                    Arrived::Ike => ike.push(i),
+                    Arrived::Dropped(why) => tracing::trace!(%from, "dropped: {why}"),
                 }
             }
             for &i in &ike {
-                self.ike(&socket, froms[i], slots.get(i)).await;
+                let (from, range) = &rx.datagrams[i];
+                let datagram = rx.storage().get(range.clone()).unwrap_or_default();
+                self.ike(nat_t.socket(), *from, datagram).await;
             }
-            let failed = self.device.send_burst(&slots, &inner).await;
+            let failed = self.device.send_burst(rx.storage(), &inner).await;
             if failed > 0 {
                 tracing::debug!("{failed} packets refused by the TUN device");
             }
@@ -124,15 +126,15 @@ impl Shared {
 
     /// TUN → network: packets for clients, encapsulated per burst into one batch.
     pub(crate) async fn downlink(self) -> Result<()> {
-        let mut slots = Slots::new();
-        let mut batch = DatagramBatch::with_capacity(BURST, BURST * 2048);
-        let mut targets: Vec<Option<Arc<Tunnel>>> = Vec::with_capacity(BURST);
+        let mut burst = self.device.burst();
+        let mut batch = DatagramBatch::with_capacity(TUN_BATCH, TUN_BATCH * 2048);
+        let mut targets: Vec<Option<Arc<Tunnel>>> = Vec::with_capacity(TUN_BATCH);
         let mut sends: Vec<(SocketAddr, Range<usize>)> = Vec::new();
         loop {
-            let n = self.device.recv_burst(&mut slots).await?;
+            let n = self.device.recv_burst(&mut burst).await?;
             targets.clear();
             if let Ok(tables) = self.tables.read() {
-                targets.extend((0..n).map(|i| dataplane::route(&tables, slots.get(i))));
+                targets.extend((0..n).map(|i| dataplane::route(&tables, burst.get(i))));
             }
             batch.clear();
             sends.clear();
@@ -153,7 +155,7 @@ impl Shared {
                 }
                 let first = batch.len();
                 let (remote, failed) =
-                    dataplane::seal(&tunnel, (i..end).map(|k| slots.get(k)), &mut batch);
+                    dataplane::seal(&tunnel, (i..end).map(|k| burst.get(k)), &mut batch);
                 if failed > 0 {
                     tracing::debug!("{failed} packets could not be encapsulated");
                 }
@@ -163,13 +165,10 @@ impl Shared {
                 i = end;
             }
             for (remote, range) in &sends {
-                for k in range.clone() {
-                    let Some(datagram) = batch.get(k) else {
-                        continue;
-                    };
-                    if let Err(e) = self.nat_t.send_to(datagram, *remote).await {
-                        tracing::debug!(%remote, "ESP send: {e}");
-                    }
+                let segments = batch.segments().get(range.clone()).unwrap_or_default();
+                let sent = self.nat_t.send(*remote, batch.as_bytes(), segments).await;
+                if sent.errors > 0 {
+                    tracing::debug!(%remote, "{} ESP datagrams not sent", sent.errors);
                 }
             }
         }

@@ -85,7 +85,8 @@ pub struct SessionDriver {
     keylog: Option<KeyLog>,
     stats: DriverStats,
     buf: Vec<u8>,
-    /// Inner packets decapsulated in this wakeup, for the device.
+    /// Inner packets decapsulated from single-datagram receives (the IKE port, or 4500
+    /// before batched I/O is on), for the device.
     inbound: DatagramBatch,
     /// ESP datagrams encapsulated in this wakeup, for the 4500 socket.
     outbound: DatagramBatch,
@@ -370,14 +371,11 @@ impl SessionDriver {
                 return;
             };
             let now = now();
-            let (session, inbound) = (&mut self.session, &mut self.inbound);
+            let session = &mut self.session;
+            // Inner packets are decrypted in place and stay in the receive buffers,
+            // which go to the device as they are.
             match esp_socket.try_recv(&self.nat_t_socket, |datagram| {
-                if let Some(inner) = session
-                    .handle_datagram(now, from, datagram)
-                    .and_then(|range| datagram.get(range))
-                {
-                    inbound.push(inner);
-                }
+                session.handle_datagram(now, from, datagram)
             }) {
                 Ok(n) => self.stats.received[1] += n as u64,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -386,26 +384,13 @@ impl SessionDriver {
                     return;
                 }
             }
-            self.deliver(device).await;
+            deliver_batch(device, esp_socket.kept(), &mut self.stats).await;
         }
     }
 
-    /// Hands the inner packets collected in `self.inbound` to the device. A full or
-    /// closed device drops them (as a TUN device's queue would) rather than stalling
-    /// the session.
+    /// Hands the inner packets collected in `self.inbound` to the device.
     async fn deliver(&mut self, device: &mut impl PacketDevice) {
-        if self.inbound.is_empty() {
-            return;
-        }
-        let count = self.inbound.len();
-        let taken = match device.send_batch(&self.inbound).await {
-            Ok(taken) => taken.min(count),
-            Err(e) => {
-                tracing::trace!(error = %e, "the device refused packets");
-                0
-            }
-        };
-        self.stats.device_drops += (count - taken) as u64;
+        deliver_batch(device, &self.inbound, &mut self.stats).await;
         self.inbound.clear();
     }
 
@@ -454,4 +439,25 @@ impl SessionDriver {
             .await;
         }
     }
+}
+
+/// Hands `packets` (inner packets out of the tunnel) to the device. A full or closed
+/// device drops them (as a TUN device's queue would) rather than stalling the session.
+async fn deliver_batch(
+    device: &mut impl PacketDevice,
+    packets: &DatagramBatch,
+    stats: &mut DriverStats,
+) {
+    if packets.is_empty() {
+        return;
+    }
+    let count = packets.len();
+    let taken = match device.send_batch(packets).await {
+        Ok(taken) => taken.min(count),
+        Err(e) => {
+            tracing::trace!(error = %e, "the device refused packets");
+            0
+        }
+    };
+    stats.device_drops += (count - taken) as u64;
 }

@@ -13,7 +13,7 @@ use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::ops::Range;
 
-use corridor_esp::DatagramBatch;
+use corridor_esp::{DatagramBatch, gso_runs};
 use quinn_udp::{BATCH_SIZE, RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
@@ -21,60 +21,12 @@ use tokio::net::UdpSocket;
 /// Room for one receive buffer: the largest UDP payload, which is also the most the
 /// kernel coalesces into one buffer.
 const SLOT: usize = 65_536;
-/// The most bytes one segmented send carries: a UDP datagram's length field (and the
-/// IP packet around it) limit the whole, not one segment.
-const MAX_GSO_BYTES: usize = 65_000;
-
-/// What one segmented send covers: `bytes` of the batch, `count` datagrams of `size`
-/// bytes each (the last may be shorter).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Run {
-    pub(crate) bytes: Range<usize>,
-    pub(crate) size: usize,
-    pub(crate) count: usize,
-}
-
-/// Splits back-to-back datagrams into runs that one segmented send can carry: equal
-/// lengths, except that a shorter datagram may end a run (the kernel cuts the buffer
-/// every `size` bytes), at most `max_segments` datagrams and [`MAX_GSO_BYTES`].
-pub(crate) fn gso_runs(
-    segments: &[Range<usize>],
-    max_segments: usize,
-) -> impl Iterator<Item = Run> + '_ {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        let first = segments.get(i)?;
-        i += 1;
-        let size = first.len();
-        let mut run = Run {
-            bytes: first.clone(),
-            size,
-            count: 1,
-        };
-        while run.count < max_segments && size > 0 {
-            let Some(next) = segments.get(i) else { break };
-            if next.start != run.bytes.end
-                || next.len() > size
-                || next.end - run.bytes.start > MAX_GSO_BYTES
-            {
-                break;
-            }
-            run.bytes.end = next.end;
-            run.count += 1;
-            i += 1;
-            if next.len() < size {
-                break;
-            }
-        }
-        Some(run)
-    })
-}
-
 /// The batched state of the ESP socket.
 pub(crate) struct EspSocket {
     state: UdpSocketState,
-    /// [`BATCH_SIZE`] receive buffers of [`SLOT`] bytes.
-    storage: Vec<u8>,
+    /// [`BATCH_SIZE`] receive buffers of [`SLOT`] bytes, which also hold the inner
+    /// packets decrypted in place: the batch the device gets, without a copy.
+    received: DatagramBatch,
     meta: [RecvMeta; BATCH_SIZE],
 }
 
@@ -105,21 +57,25 @@ impl EspSocket {
         );
         Ok(Self {
             state,
-            storage: vec![0; SLOT * BATCH_SIZE],
+            received: DatagramBatch::with_capacity(BATCH_SIZE * 64, SLOT * BATCH_SIZE),
             meta: [RecvMeta::default(); BATCH_SIZE],
         })
     }
 
     /// Reads what is queued on `socket` without waiting, at most [`BATCH_SIZE`]
-    /// buffers, and hands every datagram in them to `each`. Returns the number of
-    /// datagrams; `WouldBlock` when nothing was queued.
+    /// buffers, and hands every datagram in them to `each`, which may rewrite it in
+    /// place and name the range of it to keep. Returns the number of datagrams;
+    /// `WouldBlock` when nothing was queued. The kept ranges are then
+    /// [`EspSocket::kept`], until the next receive.
     pub(crate) fn try_recv(
         &mut self,
         socket: &UdpSocket,
-        mut each: impl FnMut(&mut [u8]),
+        mut each: impl FnMut(&mut [u8]) -> Option<Range<usize>>,
     ) -> io::Result<usize> {
+        self.received.clear();
         let received = {
-            let mut chunks = self.storage.chunks_exact_mut(SLOT);
+            let storage = self.received.buffer_mut(SLOT * BATCH_SIZE);
+            let mut chunks = storage.chunks_exact_mut(SLOT);
             let mut slices: [IoSliceMut<'_>; BATCH_SIZE] =
                 std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
             let (state, meta) = (&self.state, &mut self.meta);
@@ -128,25 +84,39 @@ impl EspSocket {
             })?
         };
         let mut datagrams = 0;
-        for (slot, meta) in self
-            .storage
-            .chunks_exact_mut(SLOT)
-            .zip(&self.meta)
-            .take(received)
-        {
-            let data = slot.get_mut(..meta.len).unwrap_or_default();
+        for (i, meta) in self.meta.iter().enumerate().take(received) {
+            let start = i * SLOT;
+            let len = meta.len.min(SLOT);
             // Without coalescing the stride is the whole buffer.
             let stride = if meta.stride == 0 {
-                data.len().max(1)
+                len.max(1)
             } else {
                 meta.stride
             };
-            for datagram in data.chunks_mut(stride) {
-                each(datagram);
+            let mut at = 0;
+            while at < len {
+                let end = (at + stride).min(len);
+                let datagram = start + at..start + end;
+                let buffer = self.received.buffer_mut(0);
+                if let Some(keep) = buffer.get_mut(datagram.clone()).and_then(&mut each)
+                    && keep.start <= keep.end
+                    && keep.end <= datagram.len()
+                {
+                    // Within the buffer, which was checked just above.
+                    let _ = self
+                        .received
+                        .push_in_place(datagram.start + keep.start..datagram.start + keep.end);
+                }
                 datagrams += 1;
+                at = end;
             }
         }
         Ok(datagrams)
+    }
+
+    /// What [`EspSocket::try_recv`] kept of the last datagrams, in order.
+    pub(crate) fn kept(&self) -> &DatagramBatch {
+        &self.received
     }
 
     /// Sends every datagram of `batch` to `destination`, one system call per run of
@@ -220,37 +190,6 @@ mod tests {
         batch
     }
 
-    fn runs(lengths: &[usize], max: usize) -> Vec<(usize, usize)> {
-        let b = batch(lengths);
-        gso_runs(b.segments(), max)
-            .map(|r| (r.size, r.count))
-            .collect()
-    }
-
-    #[test]
-    fn equal_datagrams_go_in_one_run_a_shorter_one_ends_it() {
-        assert_eq!(runs(&[100, 100, 100, 40, 100], 64), [(100, 4), (100, 1)]);
-        assert_eq!(runs(&[40, 100, 100], 64), [(40, 1), (100, 2)]);
-        assert_eq!(runs(&[], 64), []);
-        assert_eq!(runs(&[100; 5], 2), [(100, 2), (100, 2), (100, 1)]);
-        assert_eq!(runs(&[100; 3], 1), [(100, 1); 3]);
-    }
-
-    #[test]
-    fn a_run_stays_within_one_udp_datagram() {
-        let lengths = [1400; 100];
-        let all = runs(&lengths, 64);
-        assert!(all.iter().all(|(_, count)| count * 1400 <= MAX_GSO_BYTES));
-        assert_eq!(all.iter().map(|(_, c)| c).sum::<usize>(), 100);
-    }
-
-    #[test]
-    fn run_bytes_cover_the_batch_in_order() {
-        let b = batch(&[10, 10, 5, 7, 7]);
-        let covered: Vec<Range<usize>> = gso_runs(b.segments(), 64).map(|r| r.bytes).collect();
-        assert_eq!(covered, [0..25, 25..39]);
-    }
-
     #[tokio::test]
     async fn batched_datagrams_arrive_one_by_one() {
         let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -270,7 +209,10 @@ mod tests {
         let mut got: Vec<Vec<u8>> = Vec::new();
         while got.len() < 5 {
             receiver.readable().await.unwrap();
-            match esp_in.try_recv(&receiver, |d| got.push(d.to_vec())) {
+            match esp_in.try_recv(&receiver, |d| {
+                got.push(d.to_vec());
+                Some(1..d.len())
+            }) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => panic!("{e}"),
@@ -278,5 +220,9 @@ mod tests {
         }
         let expected: Vec<Vec<u8>> = b.iter().map(<[u8]>::to_vec).collect();
         assert_eq!(got, expected);
+        // What the callback kept stays in place until the next receive.
+        let kept = esp_in.kept();
+        assert!(kept.iter().all(|d| d.iter().all(|&byte| byte == d[0])));
+        assert!(kept.len() <= 5);
     }
 }
