@@ -425,3 +425,58 @@ fn a_certificate_profile_imported_through_the_service_connects_and_follows_a_new
     assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
     drop(daemon);
 }
+
+/// The gateway dies (SIGKILL: no Delete) and comes back knowing no SA: the one-way
+/// traffic brings a liveness check forward, its short retransmissions run out, and the
+/// service connects again as soon as the gateway answers.
+#[test]
+fn the_service_is_back_soon_after_a_killed_gateway_returns() {
+    let mut lab = match Lab::start(LabConfig::new(Scenario::Psk)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
+    let (code, out, err) = corridor(&socket, &["connect", &id], "");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+
+    // Steady traffic, as an employee's machine always has.
+    let lan = lab.lan_host_addr().to_string();
+    let mut ping = lab
+        .command(Host::Client, "ping")
+        .args(["-q", "-i", "0.2", "-w", "40", &lan])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = subscribe(&socket);
+    std::thread::sleep(Duration::from_secs(1));
+    lab.kill_gateway();
+    std::thread::sleep(Duration::from_secs(2));
+    lab.start_gateway().expect("restart the gateway");
+    let returned = Instant::now();
+    let seen = collect_until_connected(events, Duration::from_secs(40));
+    let back_after = returned.elapsed();
+    let _ = ping.kill();
+    let _ = ping.wait();
+    eprintln!("connected again {back_after:?} after the gateway returned");
+    assert!(
+        seen.iter().any(|s| s
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("stopped answering"))),
+        "{seen:?}"
+    );
+    assert!(
+        back_after <= Duration::from_secs(10),
+        "connected again only {back_after:?} after the gateway returned: {seen:?}"
+    );
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+    let (code, _, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    drop(daemon);
+}

@@ -56,6 +56,10 @@ pub struct IkeConfig {
     /// that restarted or a path that broke shows first as one-way traffic. Zero turns
     /// this off.
     pub dpd_on_one_way_traffic: Duration,
+    /// Retransmissions of a liveness check: shorter than other requests', because the
+    /// question is only whether the gateway is still there, and every second spent
+    /// waiting is a second of lost traffic before a reconnection can begin.
+    pub liveness_retransmit: RetransmitPolicy,
     /// Key exchange groups offered when we rekey a Child SA, for perfect forward
     /// secrecy (RFC 7296 §1.3.1); the first is the one we send a KE payload for. Empty:
     /// no PFS. The first Child SA (made in IKE_AUTH) never uses them.
@@ -87,7 +91,15 @@ impl IkeConfig {
             fragment_size: 1200,
             initial_contact: true,
             dpd_interval: Duration::from_secs(30),
-            dpd_on_one_way_traffic: Duration::from_secs(5),
+            dpd_on_one_way_traffic: Duration::from_secs(3),
+            // Sent at 0, 1, 3 and 5 s; given up at 6 s.
+            liveness_retransmit: RetransmitPolicy {
+                initial: Duration::from_secs(1),
+                multiplier: 2,
+                max_interval: Duration::from_secs(2),
+                max_tries: 4,
+                budget: Duration::from_secs(6),
+            },
             rekey_pfs_groups: Vec::new(),
         }
     }

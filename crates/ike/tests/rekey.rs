@@ -285,7 +285,7 @@ fn an_unanswered_liveness_check_reports_the_peer_dead() {
             _ => None,
         })
         .expect("the peer is reported dead");
-    assert_eq!(tries, psk_config(vec![]).retransmit.max_tries);
+    assert_eq!(tries, psk_config(vec![]).liveness_retransmit.max_tries);
     assert!(sim.init.is_closed());
     assert_eq!(sim.init.poll_timeout(), None);
 }

@@ -105,15 +105,7 @@ impl Lab {
         build?;
 
         if self.config.gateway_daemon {
-            let (conf, creds) = gateway::config(&self.config, &self.pki);
-            let gw = Charon::start(
-                "gateway",
-                &self.netns(Host::Gateway),
-                &self.dir.join("gateway"),
-                &conf,
-                &creds,
-            )?;
-            self.gateway = Some(gw);
+            self.start_gateway()?;
         }
 
         if self.config.services {
@@ -315,6 +307,29 @@ impl Lab {
     /// The sockets listening in `host`'s namespace (`addr:port` as `ss` prints them).
     pub fn listening(&self, host: Host, proto: Proto) -> Result<Vec<String>> {
         services::listening(&self.netns(host), proto)
+    }
+
+    /// Starts the gateway's charon (again, after [`Lab::kill_gateway`]: a restarted
+    /// gateway knows no SA).
+    pub fn start_gateway(&mut self) -> Result<()> {
+        let (conf, creds) = gateway::config(&self.config, &self.pki);
+        let gw = Charon::start(
+            "gateway",
+            &self.netns(Host::Gateway),
+            &self.dir.join("gateway"),
+            &conf,
+            &creds,
+        )?;
+        self.gateway = Some(gw);
+        Ok(())
+    }
+
+    /// Kills the gateway's charon (SIGKILL: no Delete goes out, as when the gateway
+    /// machine dies or the daemon crashes).
+    pub fn kill_gateway(&mut self) {
+        if let Some(mut gw) = self.gateway.take() {
+            gw.kill();
+        }
     }
 
     /// The gateway's charon.

@@ -84,6 +84,14 @@ impl Proc {
         Ok(())
     }
 
+    /// Kills the process at once (SIGKILL: no clean-up of its own) and reaps it.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the process: SIGTERM, a grace period, then SIGKILL; always reaps it.
     pub(crate) fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {

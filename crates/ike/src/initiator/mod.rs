@@ -730,7 +730,16 @@ impl Initiator {
         if now < out.deadline() {
             return;
         }
-        match out.on_timeout(now, &self.shared.config.retransmit) {
+        let checking_liveness = matches!(
+            &self.state,
+            State::Established(sa) if matches!(sa.pending, Some(established::Pending::Dpd))
+        );
+        let policy = if checking_liveness {
+            &self.shared.config.liveness_retransmit
+        } else {
+            &self.shared.config.retransmit
+        };
+        match out.on_timeout(now, policy) {
             Expiry::Retransmit => {
                 tracing::debug!(
                     message_id = out.message_id,

@@ -232,6 +232,12 @@ impl Charon {
         self.proc.check_running()
     }
 
+    /// Kills charon (SIGKILL): no Delete goes out and nothing is cleaned up, as when the
+    /// machine dies.
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
     /// Stops charon (SIGTERM: it removes its routes and TUN device on the way out).
     pub fn stop(&mut self) {
         self.proc.stop();
