@@ -53,7 +53,7 @@ fn the_tunnel_stays_up_and_pings_arrive_across_repeated_rekeys_under_load() {
     let lan = lab.lan_host_addr().to_string();
     // Steady load well below the gateway's capacity: what is measured is the rekeys,
     // not queueing under saturation.
-    let mut iperf = lab
+    let iperf = lab
         .command(Host::Client, "iperf3")
         .args(["-c", &lan, "-b", "20M", "-t", &SECONDS.to_string(), "-J"])
         .stdout(Stdio::piped())
