@@ -9,6 +9,7 @@
 mod support;
 
 use std::fs::File;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -47,11 +48,17 @@ impl Drop for Daemon {
 }
 
 fn start_service(lab: &Lab, dir: &Path) -> Daemon {
+    start_service_for(lab, dir, None)
+}
+
+/// [`start_service`] letting the members of `group` in, with IT's managed profiles in
+/// `dir/managed`.
+fn start_service_for(lab: &Lab, dir: &Path, group: Option<u32>) -> Daemon {
     let netns = PathBuf::from("/run/netns").join(lab.netns(Host::Client));
     let socket = dir.join("corridord.sock");
     let config = ServerConfig {
         socket: socket.clone(),
-        group: None,
+        group,
     };
     let hub = Hub::new();
     let connections = Connections::new(
@@ -66,7 +73,7 @@ fn start_service(lab: &Lab, dir: &Path) -> Daemon {
         hub.clone(),
     );
     let service = Arc::new(Service {
-        profiles: Profiles::new(dir.join("profiles"), None),
+        profiles: Profiles::new(dir.join("profiles"), Some(dir.join("managed"))),
         hub,
         connections,
     });
@@ -142,7 +149,39 @@ fn import_profile(socket: &Path, file: &Path) -> String {
 static KEYCHAIN_BUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn corridor(socket: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
+    run_corridor(
+        Command::new(env!("CARGO_BIN_EXE_corridor")),
+        socket,
+        args,
+        stdin,
+    )
+}
+
+/// `corridor ARGS` as the unprivileged user `uid` whose primary group is `gid`.
+fn corridor_as(
+    uid: u32,
+    gid: u32,
+    socket: &Path,
+    args: &[&str],
+    stdin: &str,
+) -> (Option<i32>, String, String) {
+    let mut setpriv = Command::new("setpriv");
+    setpriv
+        .arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"))
+        .args(["--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_corridor"))
+        .env("HOME", "/nonexistent");
+    run_corridor(setpriv, socket, args, stdin)
+}
+
+fn run_corridor(
+    mut command: Command,
+    socket: &Path,
+    args: &[&str],
+    stdin: &str,
+) -> (Option<i32>, String, String) {
+    let mut child = command
         .args(args)
         .env("CORRIDOR_SOCKET", socket)
         .env_remove("CORRIDOR_PROFILES_DIR")
@@ -476,6 +515,80 @@ fn the_service_is_back_soon_after_a_killed_gateway_returns() {
     );
     lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
     let (code, _, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    drop(daemon);
+}
+
+/// What a member of the service's group may and may not do: see and use IT's managed
+/// profile, never its pre-shared key, never remove it; connect and disconnect their own
+/// tunnel; not end or inspect another member's.
+#[test]
+fn a_group_member_connects_a_managed_profile_but_cannot_change_it_or_read_its_secret() {
+    const GROUP: u32 = 4242;
+    const ALICE: u32 = 4242;
+    const BOB: u32 = 4243;
+    let lab = match Lab::start(LabConfig::new(Scenario::Psk)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    // Members reach the socket through the directory; the socket's mode keeps others out.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let imported = corridor_profile::import_file(
+        &lab.write_corridor_profile().unwrap(),
+        &corridor_profile::ImportOptions::default(),
+    )
+    .unwrap();
+    corridor_profile::Store::open(dir.path().join("managed"))
+        .unwrap()
+        .save(&imported.profile, corridor_profile::SaveMode::CreateNew)
+        .unwrap();
+    let id = imported.profile.id.to_string();
+    let psk = lab.credentials().psk;
+    let daemon = start_service_for(&lab, dir.path(), Some(GROUP));
+    let socket = daemon.socket.clone();
+
+    let (code, out, err) = corridor_as(ALICE, GROUP, &socket, &["profile", "list", "--json"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains(&id) && out.contains("\"managed\": true"),
+        "{out}"
+    );
+    let (code, out, err) = corridor_as(
+        ALICE,
+        GROUP,
+        &socket,
+        &["profile", "show", &id, "--json"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !out.contains(psk),
+        "the pre-shared key reached a member:\n{out}"
+    );
+    let (code, _, err) = corridor_as(ALICE, GROUP, &socket, &["profile", "remove", &id], "");
+    assert_ne!(code, Some(0));
+    assert!(err.contains("managed by your IT department"), "{err}");
+
+    let (code, out, err) = corridor_as(ALICE, GROUP, &socket, &["connect", &id], "");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+    let (code, _, err) = corridor_as(BOB, GROUP, &socket, &["disconnect"], "");
+    assert_ne!(code, Some(0));
+    assert!(err.contains("started by another user"), "{err}");
+    let (code, out, _) = corridor_as(BOB, GROUP, &socket, &["status", "--json"], "");
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("another user") && !out.contains("198.19."),
+        "{out}"
+    );
+    let (code, out, _) = corridor_as(ALICE, GROUP, &socket, &["status", "--json"], "");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("198.19."), "{out}");
+
+    let (code, _, err) = corridor_as(ALICE, GROUP, &socket, &["disconnect"], "");
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
     drop(daemon);
