@@ -593,3 +593,98 @@ fn a_group_member_connects_a_managed_profile_but_cannot_change_it_or_read_its_se
     assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
     drop(daemon);
 }
+
+/// What a laptop's network does to a tunnel: the link goes down for 15 s and comes back
+/// (the service is connected again within 10 s), then 20% of the packets are lost for
+/// 30 s (the tunnel stays up or recovers by itself).
+#[test]
+fn the_service_rides_out_a_link_outage_and_heavy_loss() {
+    let lab = match Lab::start(LabConfig::new(Scenario::Psk)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
+    let (code, out, err) = corridor(&socket, &["connect", &id], "");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let lan = lab.lan_host_addr().to_string();
+    let mut ping = lab
+        .command(Host::Client, "ping")
+        .args(["-q", "-i", "0.2", "-w", "90", &lan])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // The link goes down for 15 s (keeping its IPv6 address, as the IPv4 one is kept,
+    // so that the namespace can be compared with its state before).
+    lab.exec(
+        Host::Client,
+        &[
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv6.conf.eth0.keep_addr_on_down=1",
+        ],
+    )
+    .unwrap();
+    lab.exec(Host::Client, &["ip", "link", "set", "eth0", "down"])
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(15));
+    let events = subscribe(&socket);
+    lab.exec(Host::Client, &["ip", "link", "set", "eth0", "up"])
+        .unwrap();
+    let back = Instant::now();
+    let deadline = back + Duration::from_secs(30);
+    loop {
+        let now = status(&socket);
+        let connected = now
+            .first()
+            .is_some_and(|s| s.state == ConnectionState::Connected);
+        if connected && lab.ping(Host::Client, lab.lan_host_addr()).is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not back after the link returned: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let back_after = back.elapsed();
+    drop(events);
+    eprintln!("traffic through the tunnel again {back_after:?} after the link returned");
+    assert!(
+        back_after <= Duration::from_secs(10),
+        "the tunnel carried traffic again only {back_after:?} after the link returned"
+    );
+
+    // 20% loss both ways for 30 s.
+    lab.set_impairment(&lab::Impairment::loss(200)).unwrap();
+    std::thread::sleep(Duration::from_secs(30));
+    lab.clear_impairment().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = status(&socket);
+        let connected = now
+            .first()
+            .is_some_and(|s| s.state == ConnectionState::Connected);
+        if connected && lab.ping(Host::Client, lab.lan_host_addr()).is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not recovered after the loss: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = ping.kill();
+    let _ = ping.wait();
+
+    let (code, _, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    drop(daemon);
+}
