@@ -688,3 +688,118 @@ fn the_service_rides_out_a_link_outage_and_heavy_loss() {
     assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
     drop(daemon);
 }
+
+/// In a full tunnel nothing may leave the machine outside it while the connection is
+/// re-established: a capture on the client's only link, taken while the gateway first
+/// drops the connection and then dies and comes back, with traffic to the internet
+/// flowing all along, holds nothing but IKE and ESP with the gateway (and the link's
+/// own address resolution).
+#[test]
+fn a_full_tunnel_leaks_nothing_while_it_reconnects() {
+    // Behind the NAT router, as at home: the internet is beyond the client's own link
+    // (hosts on that link stay reachable directly, by design).
+    let config = LabConfig::new(Scenario::Psk).nat(true).full_tunnel(true);
+    let mut lab = match Lab::start(config) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
+    let (code, out, err) = corridor(&socket, &["connect", &id], "");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+
+    let gateway = lab.gateway_addr().to_string();
+    let pcap = dir.path().join("leaks.pcapng");
+    // What leaves the client: not what the gateway sends it (such as its "port
+    // unreachable" while it is down), not IKE and ESP with the gateway.
+    let filter = format!(
+        "not arp and not (ip6 and src net fe80::/10) and not src host {gateway} \
+         and not (host {gateway} and udp and (port 500 or port 4500))"
+    );
+    let mut capture = lab
+        .command(Host::Client, "tshark")
+        .env("HOME", dir.path())
+        .args(["-i", "eth0", "-f", &filter, "-w"])
+        .arg(&pcap)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tshark is needed (scripts/setup-system installs it)");
+    let stderr = capture.stderr.take().unwrap();
+    let (said_tx, said_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            if said_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        match said_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.contains("Capturing on") => break,
+            Ok(_) => {}
+            Err(_) => panic!("tshark did not start capturing"),
+        }
+    }
+
+    // Traffic to the internet all along: through the tunnel, or nowhere.
+    let outside = lab.outside_addr().to_string();
+    let mut ping = lab
+        .command(Host::Client, "ping")
+        .args(["-q", "-i", "0.2", "-w", "60", &outside])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    lab.ping(Host::Client, lab.outside_addr()).unwrap();
+
+    let events = subscribe(&socket);
+    lab.swanctl(&["--terminate", "--ike", "corridor", "--timeout", "10"])
+        .unwrap();
+    let seen = collect_until_connected(events, Duration::from_secs(30));
+    assert!(
+        seen.iter()
+            .any(|s| matches!(s.state, ConnectionState::Reconnecting { .. })),
+        "{seen:?}"
+    );
+    lab.ping(Host::Client, lab.outside_addr()).unwrap();
+
+    let events = subscribe(&socket);
+    lab.kill_gateway();
+    std::thread::sleep(Duration::from_secs(2));
+    lab.start_gateway().expect("restart the gateway");
+    collect_until_connected(events, Duration::from_secs(40));
+    lab.ping(Host::Client, lab.outside_addr()).unwrap();
+
+    let _ = ping.kill();
+    let _ = ping.wait();
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &capture.id().to_string()])
+        .status();
+    let _ = capture.wait();
+    let read = std::process::Command::new("tshark")
+        .env("HOME", dir.path())
+        .arg("-r")
+        .arg(&pcap)
+        .output()
+        .expect("tshark -r");
+    let leaked = String::from_utf8_lossy(&read.stdout).into_owned();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    assert!(
+        leaked.trim().is_empty(),
+        "packets left outside the tunnel:\n{leaked}"
+    );
+
+    let (code, _, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    drop(daemon);
+}
