@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use corridor_ipc::{ConnectSecrets, ConnectionState, Event, Reply, Request, ServerMessage};
-use corridor_model::{ClientCertificate, Profile, Secret};
+use corridor_model::{Profile, Secret};
 
 use crate::Failure;
 use crate::args::{ConnectArgs, DisconnectArgs};
+use crate::diagnose::prompt;
 use crate::keychain::{self, Kind};
 use crate::service_cmd::{Client, ask, describe, open, print, runtime};
 
@@ -80,11 +81,6 @@ fn gather_secrets(
     args: &ConnectArgs,
 ) -> Result<(ConnectSecrets, [Option<Origin>; 2]), Failure> {
     let method = profile.auth.method;
-    let needs_passphrase = method.uses_certificate()
-        && matches!(
-            profile.auth.client_certificate,
-            Some(ClientCertificate::Pkcs12(_))
-        );
     let mut secrets = ConnectSecrets::default();
     let mut origins = [None, None];
     if method.uses_password() {
@@ -106,7 +102,7 @@ fn gather_secrets(
         secrets.password = Some(secret);
         origins[0] = Some(origin);
     }
-    if needs_passphrase {
+    if profile.needs_pkcs12_password() {
         let (secret, origin) = if args.p12_password_stdin {
             (stdin_line("certificate password")?, Origin::User)
         } else if let Some(s) = keychain::get(profile.id, Kind::KeyPassphrase) {
@@ -137,12 +133,6 @@ fn stdin_line(what: &str) -> Result<Secret, Failure> {
         )));
     }
     Ok(Secret::new(line))
-}
-
-fn prompt(text: &str) -> Result<Secret, Failure> {
-    rpassword::prompt_password(text)
-        .map(Secret::new)
-        .map_err(|e| Failure::System(anyhow!("cannot read a password from the terminal: {e}")))
 }
 
 /// Stores what the user typed once the gateway accepted it.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use corridor_ike::{AuthenticationError, Error as IkeError, Established, PeerIncompatible};
-use corridor_model::{AuthMethod, ClientCertificate, Profile, Secret};
+use corridor_model::{AuthMethod, Profile, Secret};
 use corridor_profile::{ImportOptions, Store, StoreError, import_file};
 use corridor_tunnel::ike_driver::{self, DriverError, IkeDriver, Progress};
 use corridor_tunnel::{ConnectSecrets, KeyLog, ike_config};
@@ -86,14 +86,6 @@ fn store_failure(error: StoreError) -> Failure {
     }
 }
 
-fn needs_p12_password(profile: &Profile) -> bool {
-    profile.auth.method.uses_certificate()
-        && matches!(
-            profile.auth.client_certificate,
-            Some(ClientCertificate::Pkcs12(_))
-        )
-}
-
 /// The secrets the profile's method needs, from standard input (`password_stdin`,
 /// `p12_password_stdin`: first the EAP password, then the PKCS#12 password) or the
 /// terminal.
@@ -136,7 +128,7 @@ pub(crate) fn read_secrets(
             ))?),
         };
     }
-    if needs_p12_password(profile) {
+    if profile.needs_pkcs12_password() {
         secrets.p12_password = match p12_line {
             Some(p) => Some(p),
             None => Some(prompt("Password of the client certificate (PKCS#12): ")?),
@@ -145,7 +137,7 @@ pub(crate) fn read_secrets(
     Ok(secrets)
 }
 
-fn prompt(text: &str) -> Result<Secret, Failure> {
+pub(crate) fn prompt(text: &str) -> Result<Secret, Failure> {
     rpassword::prompt_password(text)
         .map(Secret::new)
         .map_err(|e| {

@@ -376,6 +376,23 @@ fn the_service_connects_reconnects_after_the_gateway_drops_us_and_restores_on_di
     assert_eq!(snapshot(&lab), before);
 }
 
+/// Waits (at most `secs`) until the service says Connected and a ping to the LAN host
+/// gets through the tunnel.
+fn wait_carrying(lab: &Lab, socket: &Path, secs: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = status(socket);
+        let connected = now
+            .first()
+            .is_some_and(|s| s.state == ConnectionState::Connected);
+        if connected && lab.ping(Host::Client, lab.lan_host_addr()).is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not {what}: {now:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A subscription to the service's events, read on its own thread.
 fn subscribe(socket: &Path) -> std::sync::mpsc::Receiver<ConnectionStatus> {
     let socket = socket.to_path_buf();
@@ -638,21 +655,7 @@ fn the_service_rides_out_a_link_outage_and_heavy_loss() {
     lab.exec(Host::Client, &["ip", "link", "set", "eth0", "up"])
         .unwrap();
     let back = Instant::now();
-    let deadline = back + Duration::from_secs(30);
-    loop {
-        let now = status(&socket);
-        let connected = now
-            .first()
-            .is_some_and(|s| s.state == ConnectionState::Connected);
-        if connected && lab.ping(Host::Client, lab.lan_host_addr()).is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not back after the link returned: {now:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_carrying(&lab, &socket, 30, "back after the link returned");
     let back_after = back.elapsed();
     drop(events);
     eprintln!("traffic through the tunnel again {back_after:?} after the link returned");
@@ -665,21 +668,7 @@ fn the_service_rides_out_a_link_outage_and_heavy_loss() {
     lab.set_impairment(&lab::Impairment::loss(200)).unwrap();
     std::thread::sleep(Duration::from_secs(30));
     lab.clear_impairment().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = status(&socket);
-        let connected = now
-            .first()
-            .is_some_and(|s| s.state == ConnectionState::Connected);
-        if connected && lab.ping(Host::Client, lab.lan_host_addr()).is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not recovered after the loss: {now:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_carrying(&lab, &socket, 20, "recovered after the loss");
     let _ = ping.kill();
     let _ = ping.wait();
 

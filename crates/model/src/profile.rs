@@ -86,6 +86,16 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Whether connecting needs the password of a PKCS#12 client certificate (it is
+    /// never stored in the profile: asked for, or kept in the user's keychain).
+    pub fn needs_pkcs12_password(&self) -> bool {
+        self.auth.method.uses_certificate()
+            && matches!(
+                self.auth.client_certificate,
+                Some(ClientCertificate::Pkcs12(_))
+            )
+    }
+
     /// A profile with the given essentials and every other setting at its default.
     pub fn new(
         id: Uuid,

@@ -265,7 +265,6 @@ fn tunnel_secrets(
     profile: &Profile,
     secrets: ConnectSecrets,
 ) -> Result<corridor_tunnel::ConnectSecrets, ErrorReply> {
-    use corridor_model::ClientCertificate;
     let method = profile.auth.method;
     if method.uses_password() && secrets.password.is_none() {
         return Err(error(
@@ -277,12 +276,7 @@ fn tunnel_secrets(
             ),
         ));
     }
-    let needs_passphrase = method.uses_certificate()
-        && matches!(
-            profile.auth.client_certificate,
-            Some(ClientCertificate::Pkcs12(_))
-        );
-    if needs_passphrase && secrets.key_passphrase.is_none() {
+    if profile.needs_pkcs12_password() && secrets.key_passphrase.is_none() {
         return Err(error(
             ErrorCode::SecretRequired,
             format!(

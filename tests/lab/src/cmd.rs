@@ -186,3 +186,18 @@ pub(crate) fn nft_script(netns: &str, script: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether `name` has an owner on the D-Bus bus at `address` (the daemon that should
+/// own it is up and registered), asked with `busctl`.
+pub(crate) fn bus_name_has_owner(address: &str, name: &str) -> Result<bool> {
+    let out = output(command("busctl").arg(format!("--address={address}")).args([
+        "call",
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        "NameHasOwner",
+        "s",
+        name,
+    ]))?;
+    Ok(out.success() && out.stdout.trim() == "b true")
+}

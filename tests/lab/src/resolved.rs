@@ -157,20 +157,7 @@ impl SystemdResolved {
         process::wait_until(&format!("{SERVICE} on the bus"), START_TIMEOUT, || {
             this.resolved.check_running()?;
             this.dbus.check_running()?;
-            let out = cmd::output(
-                cmd::command("busctl")
-                    .arg(format!("--address={address}"))
-                    .args([
-                        "call",
-                        "org.freedesktop.DBus",
-                        "/org/freedesktop/DBus",
-                        "org.freedesktop.DBus",
-                        "NameHasOwner",
-                        "s",
-                        SERVICE,
-                    ]),
-            )?;
-            Ok(out.success() && out.stdout.trim() == "b true")
+            cmd::bus_name_has_owner(&address, SERVICE)
         })
         .with_context(|| {
             format!(

@@ -81,20 +81,7 @@ impl SecretService {
         process::wait_until(&format!("{SERVICE} on the bus"), START_TIMEOUT, || {
             this.keyring.check_running()?;
             this.dbus.check_running()?;
-            let out = cmd::output(
-                cmd::command("busctl")
-                    .arg(format!("--address={address}"))
-                    .args([
-                        "call",
-                        "org.freedesktop.DBus",
-                        "/org/freedesktop/DBus",
-                        "org.freedesktop.DBus",
-                        "NameHasOwner",
-                        "s",
-                        SERVICE,
-                    ]),
-            )?;
-            Ok(out.success() && out.stdout.trim() == "b true")
+            cmd::bus_name_has_owner(&address, SERVICE)
         })?;
         Ok(this)
     }
