@@ -1,10 +1,17 @@
 //! Recognising a profile's format from its content, and reading and writing Corridor's
 //! own JSON format.
 //!
-//! The format is decided by what the JSON says, never by the file name: a Corridor profile
-//! carries `"format": "corridor-profile"`; a strongSwan `.sswan` profile has `type` and
-//! `remote`. Type errors are reported with the JSON path (via `serde_path_to_error`) and
-//! the line and column of the offending value.
+//! The format is decided by the content, never by the file name (IT mails
+//! `vpn.xml`, `corp.txt` and `profile` as often as the proper extensions):
+//! - JSON: a Corridor profile carries `"format": "corridor-profile"`; a strongSwan
+//!   `.sswan` profile has `type` and `remote`.
+//! - XML: the root element `<plist>` is an Apple configuration profile (`.mobileconfig`),
+//!   `<VPNProfile>` a Windows VPNv2 ProfileXML.
+//! - A binary property list or DER (a CMS-signed `.mobileconfig`).
+//! - PowerShell calling `Add-VpnConnection` (and its companions), as IT scripts do.
+//!
+//! JSON type errors are reported with the JSON path (via `serde_path_to_error`) and the
+//! line and column of the offending value.
 
 use corridor_model::{FORMAT_NAME, FORMAT_VERSION, Profile};
 use serde::de::DeserializeOwned;
@@ -18,6 +25,84 @@ use crate::input::Input;
 pub(crate) enum Detected {
     Corridor,
     Sswan,
+    /// An Apple configuration profile: XML or binary plist, or either inside CMS.
+    Mobileconfig,
+    /// A Windows VPNv2 CSP ProfileXML.
+    ProfileXml,
+    /// A PowerShell script with `Add-VpnConnection`.
+    PowerShell,
+}
+
+/// What the supported formats look like, for the error about a file that is none.
+const SUPPORTED: &str = "expected a Corridor profile (JSON), a strongSwan .sswan file, an Apple \
+     .mobileconfig, a Windows ProfileXML or a PowerShell script calling Add-VpnConnection";
+
+/// Decides the format from the content; for JSON also returns the parsed value.
+pub(crate) fn detect(input: &Input) -> Result<(Detected, Option<Value>), InputError> {
+    if input.binary {
+        return Ok((Detected::Mobileconfig, None));
+    }
+    let start = input.text.trim_start();
+    if start.starts_with(['{', '[', '"']) {
+        crate::input::check_json_depth(input)?;
+        let (detected, value) = detect_json(input)?;
+        return Ok((detected, Some(value)));
+    }
+    if start.starts_with('<') {
+        return detect_xml(input).map(|d| (d, None));
+    }
+    let lower = input.text.to_ascii_lowercase();
+    if lower.contains("add-vpnconnection") {
+        return Ok((Detected::PowerShell, None));
+    }
+    Err(InputError::new(
+        input.origin.clone(),
+        InputErrorKind::UnknownFormat(format!("not a VPN profile this version reads: {SUPPORTED}")),
+    ))
+}
+
+/// The name of an XML document's root element, skipping the declaration, comments,
+/// processing instructions and the document type declaration (whose own name is
+/// enough: `<!DOCTYPE plist …>`). Only a scan for the name: the format's parser reads
+/// the document properly.
+fn xml_root(text: &str) -> Option<String> {
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("<?") {
+            rest = after.split_once("?>")?.1.trim_start();
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.split_once("-->")?.1.trim_start();
+        } else if let Some(after) = rest.strip_prefix("<!DOCTYPE") {
+            return after
+                .split_whitespace()
+                .next()
+                .map(|n| n.trim_end_matches(['>', '[']).to_string());
+        } else if let Some(after) = rest.strip_prefix('<') {
+            let end = after
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .unwrap_or(after.len());
+            return Some(after[..end].to_string());
+        } else {
+            return None;
+        }
+    }
+}
+
+fn detect_xml(input: &Input) -> Result<Detected, InputError> {
+    let root = xml_root(&input.text).unwrap_or_default();
+    // Element names may carry a namespace prefix (`<vpn:VPNProfile>`).
+    let local = root.rsplit(':').next().unwrap_or_default();
+    match local {
+        "plist" => Ok(Detected::Mobileconfig),
+        "VPNProfile" => Ok(Detected::ProfileXml),
+        _ => Err(InputError::new(
+            input.origin.clone(),
+            InputErrorKind::UnknownFormat(format!(
+                "an XML document whose root element is <{root}>: expected <plist> (an Apple \
+                 .mobileconfig) or <VPNProfile> (a Windows ProfileXML)"
+            )),
+        )),
+    }
 }
 
 /// serde_json appends " at line L column C" to its messages; the position is reported
@@ -30,8 +115,8 @@ fn message(e: &serde_json::Error) -> String {
         .unwrap_or(text)
 }
 
-/// Parses the whole text as JSON (syntax only) and decides which format it is.
-pub(crate) fn detect(input: &Input) -> Result<(Detected, Value), InputError> {
+/// Parses the whole text as JSON (syntax only) and decides which JSON format it is.
+fn detect_json(input: &Input) -> Result<(Detected, Value), InputError> {
     let value: Value = serde_json::from_str(&input.text).map_err(|e| {
         InputError::new(input.origin.clone(), InputErrorKind::Syntax(message(&e)))
             .with_position(e.line(), e.column())
@@ -158,5 +243,27 @@ fn elide_blobs(value: &mut Value, key: Option<&str>) {
             *s = format!("<{} characters>", s.len());
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_root_skips_prolog_comments_and_doctype() {
+        let plist = "<?xml version=\"1.0\"?>\n<!-- IT -->\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"x\">\n<plist>";
+        assert_eq!(xml_root(plist).as_deref(), Some("plist"));
+        let vpn = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<VPNProfile>\r\n<NativeProfile/>";
+        assert_eq!(xml_root(vpn).as_deref(), Some("VPNProfile"));
+        assert_eq!(
+            xml_root("<a:VPNProfile xmlns:a=\"x\">").as_deref(),
+            Some("a:VPNProfile")
+        );
+        assert_eq!(xml_root("<!-- unterminated"), None);
+        assert_eq!(
+            xml_root("<!DOCTYPE lolz [<!ENTITY a \"b\">]><lolz/>").as_deref(),
+            Some("lolz")
+        );
     }
 }

@@ -15,10 +15,11 @@ use crate::certs::{self, CertInfo};
 use crate::error::{InputError, InputErrorKind};
 use crate::format::{self, Detected};
 use crate::input::{self, Input, MAX_PROFILE_BYTES};
+use crate::mapped::Mapped;
 use crate::pkcs12::{self, Pkcs12Failure};
 use crate::report::{ImportReport, SourceFormat};
-use crate::sswan;
 use crate::validate::validate;
+use crate::{mobileconfig, powershell, profilexml, sswan};
 
 /// Choices for an import.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +40,14 @@ pub struct ImportOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImportedSecrets {
-    /// The EAP password a `.sswan` file carried in `local.shared_secret`; the caller may
-    /// offer to store it in the OS keychain.
+    /// The EAP password the file carried (`.sswan` `local.shared_secret`, `.mobileconfig`
+    /// `AuthPassword`); the caller may offer to store it in the OS keychain.
     pub eap_password: Option<Secret>,
+    /// The password of the PKCS#12 container the file carried (a `.mobileconfig`'s
+    /// `com.apple.security.pkcs12` payload may hold it); used to open the container
+    /// during the import when none was given, and offered to the keychain like the
+    /// EAP password.
+    pub p12_password: Option<Secret>,
 }
 
 /// A profile read from a file, with what the import did.
@@ -86,10 +92,10 @@ pub(crate) fn read_stored(path: &Path) -> Result<Profile, InputError> {
             validate(&input.origin, &profile)?;
             Ok(profile)
         }
-        (Detected::Sswan, _) => Err(InputError::new(
+        _ => Err(InputError::new(
             input.origin.clone(),
             InputErrorKind::UnknownFormat(
-                "a .sswan file is not a stored Corridor profile; import it".to_string(),
+                "not a stored Corridor profile (another client's format); import it".to_string(),
             ),
         )),
     }
@@ -97,29 +103,42 @@ pub(crate) fn read_stored(path: &Path) -> Result<Profile, InputError> {
 
 fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, InputError> {
     let (detected, value) = format::detect(input)?;
-    let (mut profile, mut report, secrets) = match detected {
-        Detected::Corridor => {
-            let profile = format::read_corridor(input)?;
-            (
-                profile,
-                ImportReport::new(SourceFormat::Corridor),
-                ImportedSecrets::default(),
-            )
+    let mapped = match (detected, value) {
+        (Detected::Corridor, _) => Mapped {
+            profile: format::read_corridor(input)?,
+            report: ImportReport::new(SourceFormat::Corridor),
+            secrets: ImportedSecrets::default(),
+        },
+        (Detected::Sswan, Some(value)) => sswan::read(input, &value)?,
+        (Detected::Sswan, None) => {
+            // detect() always parses JSON formats.
+            return Err(InputError::new(
+                input.origin.clone(),
+                InputErrorKind::Syntax("the JSON could not be parsed".to_string()),
+            ));
         }
-        Detected::Sswan => {
-            let mapped = sswan::read(input, &value)?;
-            (
-                mapped.profile,
-                mapped.report,
-                ImportedSecrets {
-                    eap_password: mapped.eap_password,
-                },
-            )
+        (Detected::Mobileconfig, _) => mobileconfig::read(input)?,
+        (Detected::ProfileXml, _) => profilexml::read(input)?,
+        (Detected::PowerShell, _) => powershell::read(input)?,
+    };
+    let Mapped {
+        mut profile,
+        mut report,
+        secrets,
+    } = mapped;
+    // Errors found after mapping name the source key the user has to fix.
+    let source_key = |field: &str| -> Option<&'static str> {
+        match detected {
+            Detected::Corridor => None,
+            Detected::Sswan => sswan::source_key(field),
+            Detected::Mobileconfig => mobileconfig::source_key(field),
+            Detected::ProfileXml => profilexml::source_key(field),
+            Detected::PowerShell => powershell::source_key(field),
         }
     };
-    let rename = |e: InputError| match (detected, e.field().and_then(sswan::source_key)) {
-        (Detected::Sswan, Some(key)) => e.with_field(key),
-        _ => e,
+    let rename = |e: InputError| match e.field().and_then(source_key) {
+        Some(key) => e.with_field(key),
+        None => e,
     };
     let base = options
         .base_dir
@@ -129,7 +148,10 @@ fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, Inpu
     let checker = Materials {
         origin: &input.origin,
         base: &base,
-        options,
+        p12_password: options
+            .p12_password
+            .as_ref()
+            .or(secrets.p12_password.as_ref()),
     };
     if profile.auth.client_certificate.is_none()
         && profile.auth.method.uses_certificate()
@@ -154,7 +176,8 @@ fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, Inpu
 struct Materials<'a> {
     origin: &'a str,
     base: &'a Path,
-    options: &'a ImportOptions,
+    /// The container's password: given for the import, or found in the file.
+    p12_password: Option<&'a Secret>,
 }
 
 impl Materials<'_> {
@@ -294,7 +317,7 @@ impl Materials<'_> {
                 InputErrorKind::Pkcs12Malformed(format!("{label}{reason}")),
             )
         };
-        match &self.options.p12_password {
+        match self.p12_password {
             None => {
                 pkcs12::check_structure(&data).map_err(malformed)?;
                 report.checked(

@@ -1,5 +1,10 @@
 //! Reading a profile file safely: size cap, encoding and nesting checks before any
 //! parsing, so a hostile or broken file costs little and fails with one clear error.
+//!
+//! Most formats are text (JSON, XML, PowerShell); two Apple forms are binary: a binary
+//! property list (`bplist00…`) and a CMS-signed `.mobileconfig` (DER, starting with a
+//! SEQUENCE). Those are kept as bytes; everything else must decode as UTF-8 or, as
+//! Windows tools like to write it, UTF-16 with a byte order mark.
 
 use std::fs::File;
 use std::io::{self, Read as _};
@@ -16,13 +21,17 @@ pub const MAX_PROFILE_BYTES: u64 = 1024 * 1024;
 /// at 128, but with a less helpful message.
 pub const MAX_JSON_DEPTH: usize = 32;
 
-/// The text of a profile and where it came from.
+/// The content of a profile file and where it came from.
 #[derive(Debug)]
 pub(crate) struct Input {
     /// The file name (or other label) used in error messages.
     pub origin: String,
-    /// The UTF-8 text, without a byte order mark.
+    /// The decoded text, without a byte order mark; empty for a binary file.
     pub text: String,
+    /// The bytes as read (before decoding).
+    pub bytes: Vec<u8>,
+    /// Whether the content is one of the binary forms (see the module docs).
+    pub binary: bool,
     /// The directory relative file references are resolved against.
     pub base_dir: Option<PathBuf>,
 }
@@ -74,38 +83,94 @@ pub(crate) fn from_bytes(
             limit: MAX_PROFILE_BYTES,
         }));
     }
-    let mut text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let raw = e.as_bytes();
-            if raw.starts_with(&[0xff, 0xfe]) || raw.starts_with(&[0xfe, 0xff]) {
-                return Err(fail(InputErrorKind::Invalid(
-                    "the file is UTF-16 text; save it as UTF-8".to_string(),
-                )));
-            }
-            return Err(fail(InputErrorKind::NotUtf8 {
-                offset: e.utf8_error().valid_up_to(),
-            }));
-        }
-    };
-    // Editors on Windows like to start UTF-8 files with a byte order mark; JSON forbids it.
-    if text.starts_with('\u{feff}') {
-        text.drain(..'\u{feff}'.len_utf8());
-    }
-    if text.trim().is_empty() {
+    if len == 0 {
         return Err(fail(InputErrorKind::Empty));
     }
-    if let Some((line, column)) = too_deep(&text, MAX_JSON_DEPTH) {
-        return Err(fail(InputErrorKind::TooDeep {
-            limit: MAX_JSON_DEPTH,
-        })
-        .with_position(line, column));
+    if is_binary(&bytes) {
+        return Ok(Input {
+            origin,
+            text: String::new(),
+            bytes,
+            binary: true,
+            base_dir,
+        });
+    }
+    let text = decode_text(&bytes).map_err(fail)?;
+    if text.trim().is_empty() {
+        return Err(fail(InputErrorKind::Empty));
     }
     Ok(Input {
         origin,
         text,
+        bytes,
+        binary: false,
         base_dir,
     })
+}
+
+/// A binary property list, or DER (a CMS `ContentInfo` is a SEQUENCE, tag 0x30, with a
+/// definite or indefinite length). No text profile starts with either: JSON, XML and
+/// PowerShell start with printable characters or a byte order mark.
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"bplist") || (bytes.len() > 2 && bytes[0] == 0x30 && bytes[1] >= 0x80)
+}
+
+/// UTF-8 (a byte order mark is dropped) or UTF-16 with a byte order mark.
+fn decode_text(bytes: &[u8]) -> Result<String, InputErrorKind> {
+    let utf16 = |big_endian: bool| -> Result<String, InputErrorKind> {
+        let body = &bytes[2..];
+        if !body.len().is_multiple_of(2) {
+            return Err(InputErrorKind::Invalid(
+                "the file is UTF-16 text with an odd number of bytes (truncated?)".to_string(),
+            ));
+        }
+        let units = body.chunks_exact(2).map(|c| {
+            if big_endian {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from_le_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .enumerate()
+            .map(|(i, c)| {
+                c.map_err(|_| {
+                    InputErrorKind::Invalid(format!(
+                        "the file is not valid UTF-16 text (unpaired surrogate at offset {})",
+                        2 + 2 * i
+                    ))
+                })
+            })
+            .collect()
+    };
+    if bytes.starts_with(&[0xff, 0xfe]) {
+        return utf16(false);
+    }
+    if bytes.starts_with(&[0xfe, 0xff]) {
+        return utf16(true);
+    }
+    let mut text = String::from_utf8(bytes.to_vec()).map_err(|e| InputErrorKind::NotUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    // Editors on Windows like to start UTF-8 files with a byte order mark; JSON forbids it.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    Ok(text)
+}
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`].
+pub(crate) fn check_json_depth(input: &Input) -> Result<(), InputError> {
+    match too_deep(&input.text, MAX_JSON_DEPTH) {
+        Some((line, column)) => Err(InputError::new(
+            input.origin.clone(),
+            InputErrorKind::TooDeep {
+                limit: MAX_JSON_DEPTH,
+            },
+        )
+        .with_position(line, column)),
+        None => Ok(()),
+    }
 }
 
 /// Finds the first place where arrays/objects nest deeper than `limit`, ignoring brackets
@@ -161,5 +226,26 @@ mod tests {
     fn bom_is_stripped() {
         let input = from_bytes("x".into(), "\u{feff}{}".as_bytes().to_vec(), None).unwrap();
         assert_eq!(input.text, "{}");
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_decoded() {
+        let mut le = vec![0xff, 0xfe];
+        le.extend("<a>é</a>".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(from_bytes("x".into(), le, None).unwrap().text, "<a>é</a>");
+        let mut be = vec![0xfe, 0xff];
+        be.extend("{}".encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(from_bytes("x".into(), be, None).unwrap().text, "{}");
+        let odd = vec![0xff, 0xfe, b'{'];
+        assert!(from_bytes("x".into(), odd, None).is_err());
+    }
+
+    #[test]
+    fn binary_plists_and_der_stay_bytes() {
+        let plist = from_bytes("x".into(), b"bplist00\xd0\x08".to_vec(), None).unwrap();
+        assert!(plist.binary && plist.text.is_empty());
+        let der = from_bytes("x".into(), vec![0x30, 0x82, 0x01, 0x00], None).unwrap();
+        assert!(der.binary);
+        assert!(from_bytes("x".into(), vec![0xc3, 0x28], None).is_err());
     }
 }

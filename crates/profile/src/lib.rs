@@ -1,8 +1,10 @@
 //! Reading, validating, importing and storing Corridor VPN profiles.
 //!
 //! A profile reaches Corridor as a file from IT: Corridor's own JSON format
-//! (`docs/profile-format.md`) or a strongSwan `.sswan` file. [`import_file`] reads either
-//! (the format is recognised from the content), maps it to a [`Profile`], checks the
+//! (`docs/profile-format.md`), a strongSwan `.sswan` file, an Apple `.mobileconfig`
+//! (XML, binary or CMS-signed), a Windows VPNv2 ProfileXML, or a PowerShell script
+//! calling `Add-VpnConnection`. [`import_file`] reads any of them (the format is
+//! recognised from the content), maps it to a [`Profile`], checks the
 //! certificates and PKCS#12 containers it carries, validates it, and returns it with an
 //! [`ImportReport`] of what was mapped and what was not. [`Store`] keeps validated
 //! profiles, one file each, written atomically.
@@ -36,7 +38,11 @@ mod error;
 mod format;
 mod import;
 mod input;
+mod mapped;
+mod mobileconfig;
 mod pkcs12;
+mod powershell;
+mod profilexml;
 mod report;
 mod sswan;
 mod store;

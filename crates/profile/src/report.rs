@@ -15,6 +15,12 @@ pub enum SourceFormat {
     Corridor,
     /// strongSwan's `.sswan` JSON format (Android and other strongSwan apps).
     Sswan,
+    /// An Apple configuration profile (`.mobileconfig`).
+    Mobileconfig,
+    /// A Windows VPNv2 CSP ProfileXML (Intune, MDM, `New-CimInstance` scripts).
+    ProfileXml,
+    /// A PowerShell script calling `Add-VpnConnection` and its companions.
+    PowerShell,
 }
 
 impl fmt::Display for SourceFormat {
@@ -22,6 +28,9 @@ impl fmt::Display for SourceFormat {
         f.write_str(match self {
             SourceFormat::Corridor => "Corridor profile",
             SourceFormat::Sswan => "strongSwan .sswan profile",
+            SourceFormat::Mobileconfig => "Apple configuration profile (.mobileconfig)",
+            SourceFormat::ProfileXml => "Windows VPNv2 ProfileXML",
+            SourceFormat::PowerShell => "PowerShell Add-VpnConnection script",
         })
     }
 }

@@ -253,7 +253,20 @@ fn other_odd_inputs() {
         (b"{\"format\": \"openvpn\"}", "x: format: expected \"corridor-profile\", found \"openvpn\""),
         (b"{\"format\": \"corridor-profile\", \"version\": \"1\"}", "x:1:45: version: invalid type: string \"1\", expected u32"),
         (b"{} trailing", "x:1:4: not valid JSON: trailing characters"),
-        (b"\xff\xfe{\x00}\x00", "x: the file is UTF-16 text; save it as UTF-8"),
+        // UTF-16 (as Windows tools write it) is decoded; this one is an empty object.
+        (
+            b"\xff\xfe{\x00}\x00",
+            "x: neither a Corridor profile (no \"format\": \"corridor-profile\") nor a strongSwan .sswan profile (no \"type\" or \"remote\")",
+        ),
+        (b"\xff\xfe{\x00}", "x: the file is UTF-16 text with an odd number of bytes (truncated?)"),
+        (
+            b"<html><body>VPN</body></html>",
+            "x: an XML document whose root element is <html>: expected <plist> (an Apple .mobileconfig) or <VPNProfile> (a Windows ProfileXML)",
+        ),
+        (
+            b"client\nremote vpn.example.com 1194\nproto udp\n",
+            "x: not a VPN profile this version reads: expected a Corridor profile (JSON), a strongSwan .sswan file, an Apple .mobileconfig, a Windows ProfileXML or a PowerShell script calling Add-VpnConnection",
+        ),
         (b"{\"type\": \"ikev2-eap\", \"remote\": {\"addr\": \"a\"}}", "x: uuid: required key is missing"),
         (
             b"{\"uuid\": \"nope\", \"name\": \"n\", \"type\": \"ikev2-eap\", \"remote\": {\"addr\": \"a\"}}",

@@ -67,7 +67,7 @@ fn eap_profile() {
     );
     assert_eq!(
         format!("{:?}", imported.secrets),
-        "ImportedSecrets { eap_password: Some(***) }"
+        "ImportedSecrets { eap_password: Some(***), p12_password: None }"
     );
     assert!(!corridor_profile::to_json(p).contains("s3cret"));
     assert!(

@@ -12,14 +12,16 @@ use std::net::IpAddr;
 
 use corridor_model::{
     AuthMethod, Base64Bytes, Blob, CertificateSource, ClientCertificate, Identity, IdentityError,
-    IpNet, Profile, Secret, TunnelMode, Uuid, proposal,
+    IpNet, Profile, TunnelMode, Uuid, proposal,
 };
 use serde_json::Value;
 
 use crate::certs;
 use crate::error::{InputError, InputErrorKind};
 use crate::format;
+use crate::import::ImportedSecrets;
 use crate::input::Input;
+use crate::mapped::Mapped;
 use crate::report::{ImportReport, SourceFormat};
 use de::{Int, KNOWN_KEYS, Sswan, StringList};
 
@@ -31,14 +33,6 @@ const TYPES: &[(&str, AuthMethod)] = &[
     ("ikev2-eap-tls", AuthMethod::EapTls),
     ("ikev2-byod-eap", AuthMethod::EapMschapv2),
 ];
-
-/// The result of mapping a `.sswan` file.
-pub(crate) struct Mapped {
-    pub profile: Profile,
-    pub report: ImportReport,
-    /// `local.shared_secret`: the EAP password, which is not kept in the profile.
-    pub eap_password: Option<Secret>,
-}
 
 /// The `.sswan` key a Corridor field came from, so that errors found after mapping (by
 /// validation or the certificate checks) name the key the user has to fix.
@@ -341,7 +335,11 @@ pub(crate) fn read(input: &Input, value: &Value) -> Result<Mapped, InputError> {
     Ok(Mapped {
         profile,
         report,
-        eap_password,
+        // `local.shared_secret`: the EAP password, which is not kept in the profile.
+        secrets: ImportedSecrets {
+            eap_password,
+            ..ImportedSecrets::default()
+        },
     })
 }
 

@@ -1,0 +1,18 @@
+//! Import of Apple configuration profiles (`.mobileconfig`) with an IKEv2 VPN payload.
+
+use crate::error::{InputError, InputErrorKind};
+use crate::input::Input;
+use crate::mapped::Mapped;
+
+/// Maps a `.mobileconfig` (after format detection) to a profile and a report.
+pub(crate) fn read(input: &Input) -> Result<Mapped, InputError> {
+    Err(InputError::new(
+        input.origin.clone(),
+        InputErrorKind::UnknownFormat("an Apple .mobileconfig: not readable yet".to_string()),
+    ))
+}
+
+/// The source key a Corridor field came from.
+pub(crate) fn source_key(_field: &str) -> Option<&'static str> {
+    None
+}
