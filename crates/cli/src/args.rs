@@ -50,6 +50,10 @@ pub(crate) enum Command {
     /// Show the Corridor service's recent log lines, and with --follow the new ones as
     /// they come.
     Logs(LogsArgs),
+    /// Show or change the computer's profile policy (through the Corridor service;
+    /// changes need an administrator): which keys may sign profiles, whether unsigned
+    /// profiles and legacy algorithms are allowed.
+    Policy(PolicyArgs),
 }
 
 /// Where the service listens.
@@ -267,6 +271,119 @@ pub(crate) enum ProfileCommand {
         /// The profile's id, or its name (case does not matter when it is unique).
         profile: String,
     },
+    /// Change fields of a stored profile, e.g. `auth.eap_identity=alice gateway.port=4500`
+    /// (VALUE is read as JSON when it is valid JSON, else taken as a string; `null`
+    /// removes the field). Prints the fields that changed. Fields of a managed profile
+    /// that IT locked cannot be changed; other changes to it are kept for you alone.
+    Set {
+        /// The profile's id, or its name (case does not matter when it is unique).
+        profile: String,
+        /// The changes, as PATH=VALUE.
+        #[arg(required = true, value_name = "PATH=VALUE")]
+        assignments: Vec<String>,
+    },
+    /// Write a stored profile as a Corridor profile file to hand on, without its secrets
+    /// (the pre-shared key is left out).
+    Export {
+        /// The profile's id, or its name (case does not matter when it is unique).
+        profile: String,
+        /// The file to write (default: standard output).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write all your own profiles, complete with their pre-shared keys, to one backup
+    /// file (readable by you only).
+    Backup {
+        /// The backup file to write.
+        file: PathBuf,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore the profiles of a backup file: all of them or, if any is invalid or
+    /// clashes with a stored one, none.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Overwrite stored profiles with the same id, and remove ones with the same
+        /// name.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Sign a profile file for handing out (for IT; no service is involved). The file
+    /// must import cleanly; computers whose policy trusts the key show the profile as
+    /// signed and refuse it if anything in it changes.
+    Sign {
+        /// The profile file (any format Corridor imports).
+        file: PathBuf,
+        /// The signing key: a PKCS#8 PEM private key (EC P-256, Ed25519, or RSA of 2048
+        /// bits or more).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// Where to write the signed profile (default: FILE with the extension
+        /// .signed.json).
+        #[arg(short = 'o', long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+    /// Print the public key of a signing key (PEM), for administrators to trust with
+    /// `corridor policy trust-key`.
+    PublicKey {
+        /// The signing key (PKCS#8 PEM).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+    },
+}
+
+/// `yes` or `no` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum YesNo {
+    Yes,
+    No,
+}
+
+/// `corridor policy ...`: the computer's profile policy, kept by the service.
+#[derive(Debug, Args)]
+pub(crate) struct PolicyArgs {
+    #[command(subcommand)]
+    pub(crate) command: PolicyCommand,
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Show the policy: trusted signing keys, unsigned imports, legacy algorithms.
+    Show {
+        /// Print the policy as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the policy's switches (administrators only).
+    Set {
+        /// Whether profiles without a trusted signature may be imported.
+        #[arg(long, value_enum, value_name = "yes|no")]
+        allow_unsigned_imports: Option<YesNo>,
+        /// Whether profiles may use legacy algorithms (3DES, SHA-1 only, DH groups
+        /// weaker than modp2048).
+        #[arg(long, value_enum, value_name = "yes|no")]
+        allow_legacy_crypto: Option<YesNo>,
+    },
+    /// Trust a key to sign profiles (administrators only).
+    TrustKey {
+        /// The public key, PEM (`corridor profile public-key --key KEY` prints it).
+        public_key: PathBuf,
+        /// The name shown for profiles it signed (`IT department`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Stop trusting a signing key (administrators only).
+    UntrustKey {
+        /// The key's name in the policy.
+        name: String,
+    },
 }
 
 /// Options shared by `import` and `validate`.
@@ -280,4 +397,9 @@ pub(crate) struct ImportArgs {
     /// is opened and checked now (without it only its structure is checked).
     #[arg(long)]
     pub(crate) p12_password_stdin: bool,
+    /// A CA certificate file (PEM or DER) to trust for the gateway; repeatable. Windows
+    /// profiles (ProfileXML, PowerShell scripts) never carry it: without it their
+    /// imports trust the system's root certificates.
+    #[arg(long = "ca", value_name = "FILE")]
+    pub(crate) ca: Vec<PathBuf>,
 }

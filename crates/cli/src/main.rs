@@ -9,7 +9,9 @@ mod connect_cmd;
 mod diagnose;
 mod keychain;
 mod pidfile;
+mod policy_cmd;
 mod profile_cmd;
+mod profile_files;
 mod profile_service;
 mod service_cmd;
 mod summary;
@@ -58,9 +60,14 @@ fn main() -> ExitCode {
         // needs a store.
         Command::Profile(command)
             if cli.profiles_dir.is_none()
-                && !matches!(command, args::ProfileCommand::Validate { .. }) =>
+                && !matches!(
+                    command,
+                    args::ProfileCommand::Validate { .. }
+                        | args::ProfileCommand::Sign { .. }
+                        | args::ProfileCommand::PublicKey { .. }
+                ) =>
         {
-            profile_service::run(command, profile_cmd::read_profile)
+            profile_service::run(command, profile_cmd::read_profile_for_service)
         }
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),
@@ -69,6 +76,7 @@ fn main() -> ExitCode {
         Command::Disconnect(args) => connect_cmd::disconnect(&args),
         Command::Status(args) => service_cmd::status(&args),
         Command::Logs(args) => service_cmd::logs(&args),
+        Command::Policy(args) => policy_cmd::run(args),
         Command::Down(args) => pidfile::down(&args.state_dir, args.wait())
             .map(|pid| println!("corridor up (pid {pid}) disconnected and restored the network")),
     };

@@ -10,14 +10,14 @@ use std::path::PathBuf;
 use anyhow::{Context as _, anyhow};
 use corridor_model::Secret;
 use corridor_profile::{
-    ImportOptions, ImportReport, Imported, Outcome, SaveMode, Store, StoreError, import_file,
-    to_json_redacted,
+    DEFAULT_POLICY_PATH, ImportOptions, ImportReport, Imported, Outcome, Policy, PolicyFile as _,
+    SaveMode, Store, StoreError, assess, fingerprint, import_file, signed, to_json_redacted,
 };
 use serde_json::{Value, json};
 
 use crate::Failure;
 use crate::args::{ImportArgs, ProfileCommand};
-use crate::summary;
+use crate::{profile_files, summary};
 
 /// Runs one `corridor profile` command against the store in `dir` (or the default one).
 pub(crate) fn run(dir: Option<PathBuf>, command: ProfileCommand) -> Result<(), Failure> {
@@ -105,6 +105,7 @@ pub(crate) fn run(dir: Option<PathBuf>, command: ProfileCommand) -> Result<(), F
                             "name": s.profile.name,
                             "gateway": s.profile.gateway.host,
                             "auth": s.profile.auth.method.as_str(),
+                            "posture": assess(&s.profile).to_string(),
                             "path": s.path,
                         })
                     })
@@ -125,6 +126,13 @@ pub(crate) fn run(dir: Option<PathBuf>, command: ProfileCommand) -> Result<(), F
                 print_text(&summary::profile(&stored.profile, &stored.path))
             }
         }
+        ProfileCommand::Sign { file, key, output } => sign(&file, &key, output),
+        ProfileCommand::PublicKey { key } => {
+            let pem = read_key(&key)?;
+            let public = corridor_profile::public_key_pem(&pem)
+                .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", key.display())))?;
+            print_text(&public)
+        }
         ProfileCommand::Remove { profile } => {
             let store = open_store(dir)?;
             let removed = store.remove(&profile).map_err(store_failure)?;
@@ -133,11 +141,120 @@ pub(crate) fn run(dir: Option<PathBuf>, command: ProfileCommand) -> Result<(), F
                 removed.profile.name, removed.profile.id
             ))
         }
+        ProfileCommand::Set {
+            profile,
+            assignments,
+        } => {
+            let changes = profile_files::patch(&assignments)?;
+            let store = open_store(dir)?;
+            let stored = store.get(&profile).map_err(store_failure)?;
+            let origin = format!("profile \"{}\"", stored.profile.name);
+            let edited = corridor_profile::apply_edit(&origin, &stored.profile, &changes)
+                .map_err(|e| Failure::BadInput(anyhow!(e)))?;
+            if edited.changed.iter().any(|p| p == "name") {
+                let lower = edited.profile.name.to_lowercase();
+                let listing = store.list().map_err(store_failure)?;
+                if let Some(other) = listing.profiles.iter().find(|s| {
+                    s.profile.id != edited.profile.id && s.profile.name.to_lowercase() == lower
+                }) {
+                    return Err(Failure::Conflict(anyhow!(
+                        "another profile is named \"{}\" ({}); choose another name",
+                        other.profile.name,
+                        other.profile.id
+                    )));
+                }
+            }
+            if !edited.changed.is_empty() {
+                store
+                    .save(&edited.profile, SaveMode::Replace)
+                    .map_err(store_failure)?;
+            }
+            let mut text = profile_files::changed_text(&edited.profile.name, &edited.changed);
+            text.push('\n');
+            print_text(&text)
+        }
+        ProfileCommand::Export {
+            profile,
+            output,
+            force,
+        } => {
+            let store = open_store(dir)?;
+            let stored = store.get(&profile).map_err(store_failure)?;
+            let contents = corridor_profile::to_json_export(&stored.profile, false);
+            profile_files::write_export(output.as_deref(), contents.as_bytes(), force)
+        }
+        ProfileCommand::Backup { file, force } => {
+            let store = open_store(dir)?;
+            let backup = store.backup().map_err(store_failure)?;
+            for problem in &backup.skipped {
+                eprintln!("corridor: warning: not in the backup: {problem}");
+            }
+            profile_files::write_file(&file, &backup.contents, force, true)?;
+            print_text(&format!(
+                "wrote {} profile(s) to {} (it holds their pre-shared keys: keep it private)\n",
+                backup.profiles.len(),
+                file.display()
+            ))
+        }
+        ProfileCommand::Restore { file, replace } => {
+            let contents = profile_files::read_backup_file(&file)?;
+            let store = open_store(dir)?;
+            let mode = if replace {
+                SaveMode::Replace
+            } else {
+                SaveMode::CreateNew
+            };
+            let restored = store.restore(&contents, mode).map_err(store_failure)?;
+            let mut text = String::new();
+            for (id, name) in &restored.replaced {
+                text.push_str(&format!("replaced \"{name}\" ({id})\n"));
+            }
+            text.push_str(&format!(
+                "restored {} profile(s) into {}\n",
+                restored.profiles.len(),
+                store.dir().display()
+            ));
+            for s in &restored.profiles {
+                text.push_str(&format!("  \"{}\" ({})\n", s.profile.name, s.profile.id));
+            }
+            print_text(&text)
+        }
     }
 }
 
-/// Reads and validates a profile file with the command's import options.
+/// Reads and validates a profile file with the command's import options, under this
+/// computer's policy file (`$CORRIDOR_POLICY`, else the system's; none means the
+/// default policy).
 pub(crate) fn read_profile(file: &std::path::Path, args: &ImportArgs) -> Result<Imported, Failure> {
+    let path = std::env::var_os("CORRIDOR_POLICY")
+        .map_or_else(|| PathBuf::from(DEFAULT_POLICY_PATH), PathBuf::from);
+    let policy = Policy::load(&path).map_err(|e| Failure::BadInput(anyhow!(e)))?;
+    read_with_policy(file, args, policy)
+}
+
+/// Reads and checks a profile file on its way to the service, whose policy decides
+/// about signatures and legacy algorithms: here nothing is refused for them.
+pub(crate) fn read_profile_for_service(
+    file: &std::path::Path,
+    args: &ImportArgs,
+) -> Result<Imported, Failure> {
+    read_with_policy(file, args, permissive())
+}
+
+/// A policy that refuses nothing (for checks whose policy is applied elsewhere).
+fn permissive() -> Policy {
+    Policy {
+        allow_unsigned_imports: true,
+        allow_legacy_crypto: true,
+        ..Policy::default()
+    }
+}
+
+fn read_with_policy(
+    file: &std::path::Path,
+    args: &ImportArgs,
+    policy: Policy,
+) -> Result<Imported, Failure> {
     let p12_password = if args.p12_password_stdin {
         Some(read_password_line().map_err(Failure::System)?)
     } else {
@@ -147,8 +264,59 @@ pub(crate) fn read_profile(file: &std::path::Path, args: &ImportArgs) -> Result<
         p12_password,
         base_dir: None,
         client_certificate_file: args.client_cert.clone(),
+        // Relative to where the command runs, not to the profile file.
+        ca_files: args
+            .ca
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .collect(),
+        policy,
     };
     import_file(file, &options).map_err(|e| Failure::BadInput(anyhow!(e)))
+}
+
+fn read_key(key: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(key).map_err(|e| Failure::System(anyhow!("cannot read {}: {e}", key.display())))
+}
+
+/// `corridor profile sign`: checks that the file imports (legacy algorithms are the
+/// receiving computer's policy to judge), then writes the signed envelope.
+fn sign(
+    file: &std::path::Path,
+    key: &std::path::Path,
+    output: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| Failure::System(anyhow!("cannot read {}: {e}", file.display())))?;
+    if std::str::from_utf8(&bytes).is_ok_and(signed::is_envelope) {
+        return Err(Failure::BadInput(anyhow!(
+            "{}: the file is signed already; sign the profile file itself",
+            file.display()
+        )));
+    }
+    let options = ImportOptions {
+        policy: permissive(),
+        ..ImportOptions::default()
+    };
+    let imported = import_file(file, &options).map_err(|e| Failure::BadInput(anyhow!(e)))?;
+    let key_pem = read_key(key)?;
+    let envelope = signed::sign(&bytes, &key_pem)
+        .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", key.display())))?;
+    let public = corridor_profile::public_key_pem(&key_pem)
+        .ok()
+        .and_then(|pem| signed::public_key_from_pem(pem.as_bytes()).ok())
+        .map(|der| fingerprint(&der))
+        .unwrap_or_default();
+    let out = output.unwrap_or_else(|| file.with_extension("signed.json"));
+    std::fs::write(&out, envelope)
+        .map_err(|e| Failure::System(anyhow!("cannot write {}: {e}", out.display())))?;
+    print_text(&format!(
+        "signed \"{}\" ({}) with key {public}: {}\nposture: {}\n",
+        imported.profile.name,
+        imported.profile.id,
+        out.display(),
+        imported.posture
+    ))
 }
 
 /// The first line of standard input, without its line ending.

@@ -46,19 +46,43 @@ pub(crate) fn run(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "profile".to_string());
-            let request = Request::ImportProfile {
-                file_name: format!("{file_name} (as a Corridor profile)"),
-                contents: Base64Bytes(to_json(&profile).into_bytes()),
-                replace,
+            // A signed file goes as it is: its signature covers those bytes, and the
+            // service checks it against the computer's policy.
+            let raw = std::fs::read(&file).ok();
+            let is_signed = raw
+                .as_deref()
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .is_some_and(corridor_profile::is_envelope);
+            let request = match raw {
+                Some(raw) if is_signed => Request::ImportProfile {
+                    file_name: file_name.clone(),
+                    contents: Base64Bytes(raw),
+                    replace,
+                },
+                _ => Request::ImportProfile {
+                    file_name: format!("{file_name} (as a Corridor profile)"),
+                    contents: Base64Bytes(to_json(&profile).into_bytes()),
+                    replace,
+                },
             };
             let reply = exchange(request)?;
             let Reply::Imported {
-                profile: summary, ..
+                profile: summary,
+                report,
             } = reply
             else {
                 return Err(unexpected(&reply));
             };
-            let mut text = imported.report.to_string();
+            let mut text = if is_signed {
+                // The service's report: only it knows which keys this computer trusts.
+                report
+                    .iter()
+                    .map(|note| format!("  {}\n", note.outcome))
+                    .collect::<String>()
+            } else {
+                imported.report.to_string()
+            };
+            text.push_str(&format!("posture: {}\n", summary.posture));
             if json {
                 return print(&pretty(&json!({
                     "id": summary.id,
@@ -79,8 +103,10 @@ pub(crate) fn run(
             }
             print(&text)
         }
-        ProfileCommand::Validate { .. } => Err(Failure::System(anyhow!(
-            "validate checks a file locally; it does not use the service"
+        ProfileCommand::Validate { .. }
+        | ProfileCommand::Sign { .. }
+        | ProfileCommand::PublicKey { .. } => Err(Failure::System(anyhow!(
+            "this command works on local files; it does not use the service"
         ))),
         ProfileCommand::List { json } => {
             let reply = exchange(Request::ListProfiles)?;
@@ -94,7 +120,12 @@ pub(crate) fn run(
         }
         ProfileCommand::Show { profile, json } => {
             let reply = exchange(Request::GetProfile { profile })?;
-            let Reply::Profile { profile, managed } = reply else {
+            let Reply::Profile {
+                profile,
+                managed,
+                locked,
+            } = reply
+            else {
                 return Err(unexpected(&reply));
             };
             if json {
@@ -102,9 +133,76 @@ pub(crate) fn run(
             }
             let mut text = crate::summary::profile(&profile, Path::new("(the service)"));
             if managed {
-                text.push_str("managed              yes (installed by IT; read-only)\n");
+                text.push_str("managed              yes (installed by IT)\n");
+            }
+            if !locked.is_empty() {
+                text.push_str(&format!(
+                    "locked               {} (set by your IT department)\n",
+                    locked.join(", ")
+                ));
             }
             print(text.trim_end())
+        }
+        ProfileCommand::Set {
+            profile,
+            assignments,
+        } => {
+            let changes = crate::profile_files::patch(&assignments)?;
+            let reply = exchange(Request::EditProfile { profile, changes })?;
+            let Reply::Edited { profile, changed } = reply else {
+                return Err(unexpected(&reply));
+            };
+            print(&crate::profile_files::changed_text(&profile.name, &changed))
+        }
+        ProfileCommand::Export {
+            profile,
+            output,
+            force,
+        } => {
+            if let Some(path) = &output
+                && !force
+                && path.exists()
+            {
+                // Checked before asking, so that nothing is fetched in vain.
+                return crate::profile_files::write_file(path, &[], false, false);
+            }
+            let reply = exchange(Request::ExportProfile { profile })?;
+            let Reply::Exported { contents, .. } = reply else {
+                return Err(unexpected(&reply));
+            };
+            crate::profile_files::write_export(output.as_deref(), contents.as_slice(), force)
+        }
+        ProfileCommand::Backup { file, force } => {
+            if !force && file.exists() {
+                return crate::profile_files::write_file(&file, &[], false, true);
+            }
+            let reply = exchange(Request::BackupProfiles)?;
+            let Reply::Backup { contents, count } = reply else {
+                return Err(unexpected(&reply));
+            };
+            crate::profile_files::write_file(&file, contents.as_slice(), force, true)?;
+            print(&format!(
+                "wrote {count} profile(s) to {} (it holds their pre-shared keys: keep it private)",
+                file.display()
+            ))
+        }
+        ProfileCommand::Restore { file, replace } => {
+            let contents = crate::profile_files::read_backup_file(&file)?;
+            let reply = exchange(Request::RestoreProfiles {
+                contents: Base64Bytes(contents),
+                replace,
+            })?;
+            let Reply::Restored { profiles } = reply else {
+                return Err(unexpected(&reply));
+            };
+            let mut text = format!(
+                "restored {} profile(s) into the Corridor service",
+                profiles.len()
+            );
+            for p in &profiles {
+                text.push_str(&format!("\n  \"{}\" ({})", p.name, p.id));
+            }
+            print(&text)
         }
         ProfileCommand::Remove { profile } => {
             let reply = exchange(Request::RemoveProfile { profile })?;
@@ -144,11 +242,12 @@ fn listing(profiles: &[ProfileSummary]) -> String {
         .iter()
         .map(|p| {
             format!(
-                "{:<width$}  {}  {}  {}{}",
+                "{:<width$}  {}  {}  {}  {}{}",
                 p.name,
                 p.id,
                 p.gateway,
                 p.auth,
+                p.posture,
                 if p.managed { "  (managed)" } else { "" }
             )
         })

@@ -24,7 +24,7 @@ pub(crate) fn listing(listing: &Listing) -> String {
     if !listing.profiles.is_empty() {
         let _ = writeln!(
             out,
-            "{:<36}  {:<name_width$}  {:<12}  GATEWAY",
+            "{:<36}  {:<name_width$}  {:<12}  GATEWAY  POSTURE",
             "ID", "NAME", "AUTH"
         );
     }
@@ -32,11 +32,12 @@ pub(crate) fn listing(listing: &Listing) -> String {
         let p = &stored.profile;
         let _ = writeln!(
             out,
-            "{:<36}  {:<name_width$}  {:<12}  {}",
+            "{:<36}  {:<name_width$}  {:<12}  {}  {}",
             p.id.to_string(),
             p.name,
             p.auth.method.as_str(),
-            p.gateway.host
+            p.gateway.host,
+            corridor_profile::assess(p)
         );
     }
     for problem in &listing.problems {
@@ -98,6 +99,7 @@ pub(crate) fn profile(p: &Profile, path: &Path) -> String {
         "esp proposals",
         join_or(&p.proposals.esp, "(Corridor defaults)"),
     );
+    line("posture", corridor_profile::assess(p).to_string());
     let tunnel = match p.routing.mode {
         TunnelMode::Full => "full (all traffic)".to_string(),
         TunnelMode::Split => format!("split: {}", join_or(&p.routing.include, "(none)")),

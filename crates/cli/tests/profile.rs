@@ -380,3 +380,121 @@ fn damaged_store_file_is_reported_by_list() {
         "{text}"
     );
 }
+
+#[test]
+fn set_export_backup_and_restore_in_a_local_store() {
+    let dir = TempDir::new().expect("tempdir");
+    let store = dir.path().join("store");
+    let out = corridor(
+        &store,
+        &[
+            "profile",
+            "import",
+            data("valid/corridor-psk.json").to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_status(&out, 0);
+
+    let out = corridor(
+        &store,
+        &[
+            "profile",
+            "set",
+            "Lab (PSK)",
+            "gateway.port=4500",
+            "name=Lab two",
+        ],
+        None,
+    );
+    assert_status(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "changed \"Lab two\":\n  gateway.port\n  name\n"
+    );
+    let out = corridor(
+        &store,
+        &["profile", "set", "Lab two", "gateway.port=x"],
+        None,
+    );
+    assert_status(&out, 65);
+    assert!(stderr(&out).contains("gateway.port"), "{}", stderr(&out));
+
+    // Export: no pre-shared key; an existing file is kept unless --force.
+    let exported = dir.path().join("lab.json");
+    let out = corridor(
+        &store,
+        &[
+            "profile",
+            "export",
+            "Lab two",
+            "-o",
+            exported.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_status(&out, 0);
+    let text = std::fs::read_to_string(&exported).expect("export written");
+    assert!(!text.contains("lab-shared-key"), "{text}");
+    assert!(text.contains("4500"), "{text}");
+    let out = corridor(
+        &store,
+        &[
+            "profile",
+            "export",
+            "Lab two",
+            "-o",
+            exported.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_status(&out, 1);
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+
+    // Backup (private to the user), then restore into an empty store.
+    let backup = dir.path().join("backup.json");
+    let out = corridor(
+        &store,
+        &["profile", "backup", backup.to_str().expect("utf-8")],
+        None,
+    );
+    assert_status(&out, 0);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&backup)
+            .expect("backup")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(
+        std::fs::read_to_string(&backup)
+            .expect("backup")
+            .contains("lab-shared-key")
+    );
+    let other = dir.path().join("other");
+    let out = corridor(
+        &other,
+        &["profile", "restore", backup.to_str().expect("utf-8")],
+        None,
+    );
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("restored 1 profile(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        std::fs::read(other.join(&store_files(&store)[0])).expect("restored"),
+        std::fs::read(store.join(&store_files(&store)[0])).expect("stored"),
+    );
+    // Restoring again clashes and changes nothing.
+    let before = store_files(&other);
+    let out = corridor(
+        &other,
+        &["profile", "restore", backup.to_str().expect("utf-8")],
+        None,
+    );
+    assert_status(&out, 1);
+    assert_eq!(store_files(&other), before);
+}

@@ -108,6 +108,31 @@ pub enum Request {
         /// Id, name or id prefix.
         profile: String,
     },
+    /// Changes fields of a profile with a JSON merge patch (RFC 7386), such as
+    /// `{"auth": {"eap_identity": "alice"}}`. A member's change to a managed profile is
+    /// kept for them alone and refused when it touches a locked field.
+    EditProfile {
+        /// Id, name or id prefix.
+        profile: String,
+        /// The merge patch.
+        changes: serde_json::Value,
+    },
+    /// One profile as a Corridor JSON file to hand on, without its secrets.
+    ExportProfile {
+        /// Id, name or id prefix.
+        profile: String,
+    },
+    /// A backup file of all the caller's own profiles, complete with their pre-shared
+    /// keys.
+    BackupProfiles,
+    /// Restores a backup file into the caller's store, all profiles or none.
+    RestoreProfiles {
+        /// The backup file's bytes.
+        contents: Base64Bytes,
+        /// Replace profiles with the same id (and remove others with the same name)
+        /// instead of refusing.
+        replace: bool,
+    },
     /// Connects a profile; progress arrives as [`Event::State`].
     Connect {
         /// Id, name or id prefix.
@@ -136,6 +161,14 @@ pub enum Request {
     RecentLogs {
         /// At most this many, newest last.
         max_lines: u32,
+    },
+    /// The computer's profile policy (any member may read it).
+    GetPolicy,
+    /// Replaces the computer's profile policy (administrators only); it is saved and
+    /// applies to every later import and connect.
+    SetPolicy {
+        /// The new policy.
+        policy: corridor_model::Policy,
     },
 }
 
@@ -180,6 +213,10 @@ pub enum Reply {
         profile: Box<corridor_model::Profile>,
         /// Managed (system) profile: read-only to non-admins.
         managed: bool,
+        /// The field paths the caller may not change (a path covers the fields under
+        /// it); empty for their own profiles and for administrators.
+        #[serde(default)]
+        locked: Vec<String>,
     },
     /// For [`Request::ImportProfile`].
     Imported {
@@ -192,6 +229,33 @@ pub enum Reply {
     Removed {
         /// The removed profile.
         profile: ProfileSummary,
+    },
+    /// For [`Request::EditProfile`].
+    Edited {
+        /// The profile after the change.
+        profile: ProfileSummary,
+        /// The leaf field paths that changed (`auth.eap_identity`); empty when the
+        /// patch changed nothing.
+        changed: Vec<String>,
+    },
+    /// For [`Request::ExportProfile`].
+    Exported {
+        /// A file name for it (`Work-VPN.json`).
+        file_name: String,
+        /// The Corridor JSON file.
+        contents: Base64Bytes,
+    },
+    /// For [`Request::BackupProfiles`].
+    Backup {
+        /// The backup file; it holds pre-shared keys.
+        contents: Base64Bytes,
+        /// How many profiles it holds.
+        count: u32,
+    },
+    /// For [`Request::RestoreProfiles`].
+    Restored {
+        /// The restored profiles, in the backup's order.
+        profiles: Vec<ProfileSummary>,
     },
     /// For [`Request::Connect`] and [`Request::Disconnect`]: accepted; the outcome
     /// arrives as events.
@@ -211,6 +275,11 @@ pub enum Reply {
         /// Oldest first.
         lines: Vec<LogLine>,
     },
+    /// For [`Request::GetPolicy`] and [`Request::SetPolicy`]: the policy in force.
+    Policy {
+        /// The policy.
+        policy: corridor_model::Policy,
+    },
 }
 
 /// A profile in a list.
@@ -227,6 +296,9 @@ pub struct ProfileSummary {
     pub auth: String,
     /// Managed by IT (system directory).
     pub managed: bool,
+    /// How strong its algorithms are (`strong`, `legacy: modp1024 allowed by policy`).
+    #[serde(default)]
+    pub posture: String,
 }
 
 /// One line of an import report.

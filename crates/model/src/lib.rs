@@ -14,13 +14,17 @@
 mod bytes;
 mod de;
 mod identity;
+pub mod managed;
 mod net;
+pub mod policy;
 mod profile;
 pub mod proposal;
 
 pub use bytes::{Base64Bytes, HexBytes, HexError, Secret};
 pub use identity::{Identity, IdentityError, is_valid_hostname};
+pub use managed::{FieldPath, Managed};
 pub use net::{IpNet, IpNetError};
+pub use policy::{Policy, TrustedSigner};
 pub use profile::{
     Auth, AuthMethod, Blob, CertificateSource, ClientCertificate, DEFAULT_NAT_KEEPALIVE_SECS,
     DEFAULT_PORT, Dns, FORMAT_NAME, FORMAT_VERSION, FormatName, Gateway, PemCredential, Profile,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::bytes::{Base64Bytes, Secret};
 use crate::identity::Identity;
+use crate::managed::Managed;
 use crate::net::IpNet;
 use crate::proposal::{EspProposal, IkeProposal};
 
@@ -83,6 +84,12 @@ pub struct Profile {
     /// Transport details: MTU, NAT traversal, IP version.
     #[serde(default)]
     pub transport: Transport,
+    /// Field locks, for a profile IT installs in the managed directory. They apply only
+    /// there: a user's own profile is theirs to change, so this section locks nothing in
+    /// it. Absent in a managed profile: everything but `name` and `auth.eap_identity`
+    /// is locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<Managed>,
 }
 
 impl Profile {
@@ -119,6 +126,7 @@ impl Profile {
             routing: Routing::default(),
             dns: Dns::default(),
             transport: Transport::default(),
+            managed: None,
         }
     }
 }

@@ -22,7 +22,8 @@ pub struct InputError {
     origin: String,
     position: Option<(usize, usize)>,
     field: Option<String>,
-    #[source]
+    /// Not a `#[source]`: the message already includes it, and error reporters that
+    /// print the source chain would say the reason twice.
     kind: InputErrorKind,
 }
 
@@ -92,6 +93,36 @@ pub enum InputErrorKind {
     /// The PKCS#12 password is wrong.
     #[error("wrong PKCS#12 password (the container's integrity check failed)")]
     Pkcs12WrongPassword,
+    /// A signed profile whose signature does not verify: it was changed after signing.
+    #[error("the signature does not match: the profile was changed after it was signed")]
+    Tampered,
+    /// A signed profile whose key is not among the policy's trusted signers.
+    #[error(
+        "signed by a key this computer does not trust ({fingerprint}); an administrator can \
+         trust it with `corridor policy trust-key`"
+    )]
+    UntrustedSigner {
+        /// The key's fingerprint (`SHA256:…`).
+        fingerprint: String,
+    },
+    /// An unsigned profile while the policy requires signatures.
+    #[error(
+        "unsigned profiles are not allowed by this computer's policy; ask IT for a signed \
+         profile"
+    )]
+    UnsignedRefused,
+    /// A proposal uses a legacy algorithm and the policy does not allow legacy ones.
+    #[error(
+        "{algorithm} is a legacy algorithm: {reason}; an administrator can allow legacy \
+         algorithms (allow_legacy_crypto in the policy: `corridor policy set \
+         --allow-legacy-crypto yes`)"
+    )]
+    LegacyCrypto {
+        /// The algorithm (`modp1024`, `3des`).
+        algorithm: String,
+        /// Why it is legacy.
+        reason: String,
+    },
 }
 
 impl InputError {

@@ -48,7 +48,8 @@ pub(crate) fn detect(input: &Input) -> Result<(Detected, Option<Value>), InputEr
         let (detected, value) = detect_json(input)?;
         return Ok((detected, Some(value)));
     }
-    if start.starts_with('<') {
+    // `<#` opens a PowerShell block comment, which scripts often start with.
+    if start.starts_with('<') && !start.starts_with("<#") {
         return detect_xml(input).map(|d| (d, None));
     }
     let lower = input.text.to_ascii_lowercase();

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use corridor_model::{Blob, CertificateSource, ClientCertificate, Profile, Secret};
+use corridor_model::{Blob, CertificateSource, ClientCertificate, Policy, Profile, Secret};
 
 use crate::certs::{self, CertInfo};
 use crate::error::{InputError, InputErrorKind};
@@ -17,9 +17,11 @@ use crate::format::{self, Detected};
 use crate::input::{self, Input, MAX_PROFILE_BYTES};
 use crate::mapped::Mapped;
 use crate::pkcs12::{self, Pkcs12Failure};
-use crate::report::{ImportReport, SourceFormat};
+use crate::posture::{self, Posture};
+use crate::report::{ImportReport, Outcome, ReportEntry, SourceFormat};
+use crate::signed;
 use crate::validate::validate;
-use crate::{mobileconfig, powershell, profilexml, sswan};
+use crate::{mobileconfig, powershell, profilexml, sswan, windows};
 
 /// Choices for an import.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +36,15 @@ pub struct ImportOptions {
     /// A PKCS#12 file to use as the client certificate when the profile has none (a
     /// `.sswan` of a certificate type usually leaves it to be picked on the phone).
     pub client_certificate_file: Option<PathBuf>,
+    /// CA certificate files (PEM or DER) to trust for the gateway, added to whatever the
+    /// profile names. Windows formats never carry the gateway's CA (Windows checks
+    /// against its own certificate store), so their imports need this to avoid trusting
+    /// the system's roots.
+    pub ca_files: Vec<PathBuf>,
+    /// The computer's profile policy: which signatures are trusted, whether unsigned
+    /// profiles and legacy algorithms are allowed. The default accepts unsigned profiles
+    /// and refuses legacy algorithms.
+    pub policy: Policy,
 }
 
 /// Secrets found in an imported file that are not kept in the profile.
@@ -59,6 +70,11 @@ pub struct Imported {
     pub report: ImportReport,
     /// Secrets that were in the file but are not part of the profile.
     pub secrets: ImportedSecrets,
+    /// How strong the profile's algorithms are.
+    pub posture: Posture,
+    /// The policy's name for the trusted key that signed the file, if it was signed by
+    /// one.
+    pub signed_by: Option<String>,
 }
 
 /// Reads, checks and validates a profile file of any supported format.
@@ -67,7 +83,7 @@ pub struct Imported {
 /// the file, the field and the reason.
 pub fn import_file(path: &Path, options: &ImportOptions) -> Result<Imported, InputError> {
     let input = input::read_file(path)?;
-    import_input(&input, options)
+    import_verified(&input, options)
 }
 
 /// Like [`import_file`] for bytes from elsewhere (standard input, a download); `origin`
@@ -79,7 +95,7 @@ pub fn import_bytes(
     options: &ImportOptions,
 ) -> Result<Imported, InputError> {
     let input = input::from_bytes(origin.to_string(), bytes.to_vec(), None)?;
-    import_input(&input, options)
+    import_verified(&input, options)
 }
 
 /// Reads a Corridor profile file without checking referenced files or containers, for
@@ -99,6 +115,50 @@ pub(crate) fn read_stored(path: &Path) -> Result<Profile, InputError> {
             ),
         )),
     }
+}
+
+/// Opens a signed profile and imports the file inside, or imports an unsigned file when
+/// the policy allows unsigned ones.
+///
+/// A signature by a key the policy does not trust proves nothing to this computer: the
+/// file counts as unsigned (allowed or not by the same rule), and the report says whose
+/// key it was. A signature that does not verify is always refused.
+fn import_verified(input: &Input, options: &ImportOptions) -> Result<Imported, InputError> {
+    if input.binary || !signed::is_envelope(&input.text) {
+        signed::require_signature(&options.policy, &input.origin)?;
+        return import_input(input, options);
+    }
+    let (bytes, signed_by, note) = match signed::open(&input.origin, &input.text, &options.policy) {
+        Ok(opened) => (
+            opened.bytes,
+            Some(opened.signer.clone()),
+            format!("signed by {} ({})", opened.signer, opened.fingerprint),
+        ),
+        Err(e) => match e.kind() {
+            InputErrorKind::UntrustedSigner { fingerprint }
+                if options.policy.allow_unsigned_imports =>
+            {
+                let note = format!(
+                    "signed by a key this computer does not trust ({fingerprint}); imported as \
+                     an unsigned profile, which the policy allows"
+                );
+                let bytes = signed::payload(&input.text).ok_or(e)?;
+                (bytes, None, note)
+            }
+            _ => return Err(e),
+        },
+    };
+    let inner = input::from_bytes(input.origin.clone(), bytes, input.base_dir.clone())?;
+    let mut imported = import_input(&inner, options)?;
+    imported.report.entries.insert(
+        0,
+        ReportEntry {
+            key: "signature".to_string(),
+            outcome: Outcome::Checked { note },
+        },
+    );
+    imported.signed_by = signed_by;
+    Ok(imported)
 }
 
 fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, InputError> {
@@ -153,6 +213,7 @@ fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, Inpu
             .as_ref()
             .or(secrets.p12_password.as_ref()),
     };
+    add_trust(detected, &mut profile, &mut report, &options.ca_files);
     if profile.auth.client_certificate.is_none()
         && profile.auth.method.uses_certificate()
         && let Some(file) = &options.client_certificate_file
@@ -165,11 +226,40 @@ fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, Inpu
     }
     checker.check(&mut profile, &mut report).map_err(rename)?;
     validate(&input.origin, &profile).map_err(rename)?;
+    let posture = posture::enforce(&options.policy, &input.origin, &profile).map_err(rename)?;
+    // Worth a line only when the policy let legacy algorithms through.
+    if posture.grade == posture::Grade::Legacy {
+        report.checked("proposals", format!("algorithms: {posture}"));
+    }
     Ok(Imported {
         profile,
         report,
         secrets,
+        posture,
+        signed_by: None,
     })
+}
+
+/// Adds the CA files given for the import; without them, a Windows format (which cannot
+/// carry the gateway's CA) trusts the system's roots, as Windows would, and says so.
+fn add_trust(
+    detected: Detected,
+    profile: &mut Profile,
+    report: &mut ImportReport,
+    ca_files: &[PathBuf],
+) {
+    for file in ca_files {
+        profile.trust.ca.push(CertificateSource::File(file.clone()));
+        report.derived(
+            &format!("trust.ca[{}]", profile.trust.ca.len() - 1),
+            format!("the CA file {} given for the import", file.display()),
+        );
+    }
+    let windows = matches!(detected, Detected::ProfileXml | Detected::PowerShell);
+    if windows && profile.trust.ca.is_empty() && !profile.trust.system_roots {
+        profile.trust.system_roots = true;
+        report.derived("trust.system_roots", windows::SYSTEM_ROOTS_NOTE);
+    }
 }
 
 /// Checks the certificates, keys and containers a profile embeds or refers to.

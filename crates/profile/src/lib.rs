@@ -32,8 +32,10 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod backup;
 mod certs;
 mod credentials;
+mod edit;
 mod error;
 mod format;
 mod import;
@@ -41,20 +43,32 @@ mod input;
 mod mapped;
 mod mobileconfig;
 mod pkcs12;
+pub mod policy;
+pub mod posture;
 mod powershell;
 mod profilexml;
 mod report;
+pub mod signed;
 mod sswan;
 mod store;
 mod validate;
+mod windows;
 
+pub use backup::{
+    BACKUP_FORMAT, BACKUP_VERSION, MAX_BACKUP_BYTES, backup_json, export_file_name, read_backup,
+    to_json_export,
+};
 pub use corridor_model as model;
 pub use corridor_model::Profile;
 pub use credentials::{ClientCredential, client_credential, trusted_ca_certificates};
+pub use edit::{Edited, apply_edit, changed_paths, merge_patch, patch_for, patch_from_assignments};
 pub use error::{Error, InputError, InputErrorKind, StoreError};
 pub use format::{to_json, to_json_redacted};
 pub use import::{ImportOptions, Imported, ImportedSecrets, import_bytes, import_file};
 pub use input::{MAX_JSON_DEPTH, MAX_PROFILE_BYTES};
+pub use policy::{DEFAULT_POLICY_PATH, Policy, PolicyFile, TrustedSigner};
+pub use posture::{Grade, Posture, Weakness, assess, enforce};
 pub use report::{ImportReport, Outcome, ReportEntry, SourceFormat};
-pub use store::{Listing, SaveMode, Saved, Store, StoredProfile};
+pub use signed::{Opened, SignError, fingerprint, is_envelope, public_key_pem};
+pub use store::{Backup, Listing, Restored, SaveMode, Saved, Store, StoredProfile};
 pub use validate::{MAX_NAME_CHARS, MTU_IPV4, MTU_IPV6_MIN, NAT_KEEPALIVE_SECS, validate};

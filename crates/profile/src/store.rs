@@ -56,6 +56,27 @@ pub struct Saved {
     pub replaced: Vec<(Uuid, String)>,
 }
 
+/// The outcome of [`Store::backup`].
+#[derive(Debug)]
+pub struct Backup {
+    /// The backup file (see [`crate::backup_json`]); it holds pre-shared keys, so write
+    /// it private to the user.
+    pub contents: Vec<u8>,
+    /// The profiles in it.
+    pub profiles: Vec<(Uuid, String)>,
+    /// Damaged files of the store, left out.
+    pub skipped: Vec<InputError>,
+}
+
+/// The outcome of [`Store::restore`].
+#[derive(Debug, Clone, Default)]
+pub struct Restored {
+    /// The profiles written, in the backup's order.
+    pub profiles: Vec<StoredProfile>,
+    /// Stored profiles that were overwritten or removed to make room.
+    pub replaced: Vec<(Uuid, String)>,
+}
+
 /// A directory of profiles.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -235,6 +256,113 @@ impl Store {
             replaced.push((other.profile.id, other.profile.name.clone()));
         }
         Ok(Saved { path, replaced })
+    }
+
+    /// Every readable profile of the store, complete, as one backup file.
+    ///
+    /// # Errors
+    /// The directory cannot be read.
+    pub fn backup(&self) -> Result<Backup, StoreError> {
+        let listing = self.list()?;
+        let profiles: Vec<Profile> = listing.profiles.into_iter().map(|s| s.profile).collect();
+        Ok(Backup {
+            contents: crate::backup::backup_json(&profiles).into_bytes(),
+            profiles: profiles.iter().map(|p| (p.id, p.name.clone())).collect(),
+            skipped: listing.problems,
+        })
+    }
+
+    /// Restores the profiles of a backup file, all or none: every profile is read and
+    /// validated, and (with [`SaveMode::CreateNew`]) checked against the stored ones for
+    /// the same id or name, before anything is written; if a write fails midway, the
+    /// files written so far are put back as they were. With [`SaveMode::Replace`] stored
+    /// profiles with the same id are overwritten and others with the same name removed.
+    ///
+    /// # Errors
+    /// The backup is invalid (naming `profiles[i]` and the field), clashes with a stored
+    /// profile, or a write failed; the store is unchanged then.
+    pub fn restore(&self, contents: &[u8], mode: SaveMode) -> Result<Restored, StoreError> {
+        let profiles = crate::backup::read_backup("backup", contents)?;
+        let listing = self.list()?;
+        let mut removed: Vec<&StoredProfile> = Vec::new();
+        let mut replaced = Vec::new();
+        for profile in &profiles {
+            let lower = profile.name.to_lowercase();
+            let same_id = listing.profiles.iter().find(|s| s.profile.id == profile.id);
+            let same_name = listing.profiles.iter().filter(|s| {
+                s.profile.name.to_lowercase() == lower
+                    && profiles.iter().all(|p| p.id != s.profile.id)
+            });
+            if mode == SaveMode::CreateNew {
+                if let Some(existing) = same_id {
+                    return Err(StoreError::DuplicateId {
+                        id: profile.id,
+                        name: existing.profile.name.clone(),
+                    });
+                }
+                if self.path_for(profile.id).exists() {
+                    return Err(StoreError::DuplicateId {
+                        id: profile.id,
+                        name: "(unreadable file)".to_string(),
+                    });
+                }
+                if let Some(existing) = listing
+                    .profiles
+                    .iter()
+                    .find(|s| s.profile.name.to_lowercase() == lower)
+                {
+                    return Err(StoreError::DuplicateName {
+                        name: existing.profile.name.clone(),
+                        id: existing.profile.id,
+                    });
+                }
+            } else {
+                if let Some(existing) = same_id {
+                    replaced.push((existing.profile.id, existing.profile.name.clone()));
+                }
+                for other in same_name {
+                    if !removed.iter().any(|r| r.profile.id == other.profile.id) {
+                        removed.push(other);
+                        replaced.push((other.profile.id, other.profile.name.clone()));
+                    }
+                }
+            }
+        }
+        // What each touched file held before, to put back if a write fails.
+        let mut undo: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+        let mut written = Vec::new();
+        let result = (|| {
+            for profile in &profiles {
+                let path = self.path_for(profile.id);
+                let before = fs::read(&path).ok();
+                self.write_atomic(&path, to_json(profile).as_bytes())?;
+                undo.push((path.clone(), before));
+                written.push(StoredProfile {
+                    profile: profile.clone(),
+                    path,
+                });
+            }
+            for other in &removed {
+                let before = fs::read(&other.path).ok();
+                self.remove_file(&other.path)?;
+                undo.push((other.path.clone(), before));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            for (path, before) in undo.into_iter().rev() {
+                // Best effort: the write that failed is what the caller reports.
+                let _ = match before {
+                    Some(bytes) => self.write_atomic(&path, &bytes),
+                    None => self.remove_file(&path),
+                };
+            }
+            return Err(e);
+        }
+        Ok(Restored {
+            profiles: written,
+            replaced,
+        })
     }
 
     /// Removes a profile found as by [`Store::get`] and returns it.

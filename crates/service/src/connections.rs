@@ -230,6 +230,7 @@ impl Connections {
                         gateway: String::new(),
                         auth: String::new(),
                         managed: false,
+                        posture: String::new(),
                     },
                     details: None,
                     stats: None,

@@ -20,7 +20,9 @@ pub mod authz;
 pub mod caller;
 #[cfg(unix)]
 pub mod connections;
+mod editing;
 pub mod events;
+pub mod policy;
 pub mod profiles;
 #[cfg(unix)]
 pub mod server;

@@ -48,12 +48,18 @@ struct RunArgs {
     /// systemd-resolved is not running.
     #[arg(long, value_name = "PATH", default_value = "/etc/resolv.conf")]
     resolv_conf: PathBuf,
-    /// IT's managed profiles (read-only to users).
-    #[arg(long, default_value = "/etc/corridor/profiles.d")]
+    /// IT's managed profiles (read-only to users; they take precedence over a user's
+    /// profile with the same id).
+    #[arg(long, default_value = corridor_service::profiles::DEFAULT_MANAGED_DIR)]
     managed_dir: PathBuf,
     /// The group whose members may use the service; `-` for none (root only).
     #[arg(long, default_value = "corridor")]
     group: String,
+    /// The computer's profile policy (trusted signing keys, unsigned imports, legacy
+    /// algorithms); a missing file is the default policy. `corridor policy set` and
+    /// `trust-key` write it.
+    #[arg(long, value_name = "PATH", default_value = corridor_profile::DEFAULT_POLICY_PATH)]
+    policy: PathBuf,
 }
 
 fn group_id(name: &str) -> Result<Option<u32>, String> {
@@ -100,6 +106,8 @@ use tracing_subscriber::Layer as _;
 
 fn run(args: RunArgs, hub: Hub) -> Result<(), String> {
     let group = group_id(&args.group)?;
+    let policy = corridor_service::policy::PolicyState::load(&args.policy)
+        .map_err(|e| format!("cannot read the policy: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -134,7 +142,8 @@ fn run(args: RunArgs, hub: Hub) -> Result<(), String> {
             }
         }
         let service = Arc::new(corridor_service::server::Service {
-            profiles: Profiles::new(args.state_dir.join("profiles"), Some(args.managed_dir)),
+            profiles: Profiles::new(args.state_dir.join("profiles"), Some(args.managed_dir))
+                .with_policy(Arc::new(policy)),
             hub,
             connections,
         });

@@ -8,6 +8,7 @@
 //! they cannot read themselves. Clients embed referenced files before sending.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use corridor_ipc::{ErrorCode, ErrorReply, ImportNote, ProfileSummary};
 use corridor_model::Profile;
@@ -15,22 +16,38 @@ use corridor_profile::{ImportOptions, SaveMode, Store, StoreError, StoredProfile
 
 use crate::authz::{Action, Owner, authorize};
 use crate::caller::Caller;
+use crate::policy::PolicyState;
+
+/// Where IT installs managed profiles on this platform: a system directory that only
+/// administrators can write.
+#[cfg(target_os = "macos")]
+pub const DEFAULT_MANAGED_DIR: &str = "/Library/Application Support/Corridor/Profiles";
+/// Where IT installs managed profiles on this platform (`%ProgramData%` at its usual
+/// place): a system directory that only administrators can write.
+#[cfg(windows)]
+pub const DEFAULT_MANAGED_DIR: &str = r"C:\ProgramData\Corridor\Profiles";
+/// Where IT installs managed profiles on this platform: a system directory that only
+/// administrators can write.
+#[cfg(not(any(target_os = "macos", windows)))]
+pub const DEFAULT_MANAGED_DIR: &str = "/etc/corridor/profiles.d";
 
 /// The profile stores of the service.
 #[derive(Debug, Clone)]
 pub struct Profiles {
-    users_dir: PathBuf,
-    managed_dir: Option<PathBuf>,
+    pub(crate) users_dir: PathBuf,
+    pub(crate) managed_dir: Option<PathBuf>,
+    /// The computer's profile policy, shared with the server.
+    policy: Arc<PolicyState>,
 }
 
-fn reply(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
+pub(crate) fn reply(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
     ErrorReply {
         code,
         message: message.into(),
     }
 }
 
-fn store_error(e: &StoreError) -> ErrorReply {
+pub(crate) fn store_error(e: &StoreError) -> ErrorReply {
     let code = match e {
         StoreError::NotFound(_) => ErrorCode::NotFound,
         StoreError::Ambiguous { .. }
@@ -49,6 +66,7 @@ pub fn summary(profile: &Profile, managed: bool) -> ProfileSummary {
         gateway: profile.gateway.host.clone(),
         auth: profile.auth.method.as_str().to_string(),
         managed,
+        posture: corridor_profile::assess(profile).to_string(),
     }
 }
 
@@ -59,14 +77,59 @@ impl Profiles {
         Self {
             users_dir: users_dir.into(),
             managed_dir,
+            policy: Arc::new(PolicyState::default()),
         }
     }
 
-    fn user_store(&self, uid: u32) -> Result<Store, ErrorReply> {
+    /// The same stores under `policy` (by default: the default policy, in memory).
+    #[must_use]
+    pub fn with_policy(mut self, policy: Arc<PolicyState>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The computer's profile policy.
+    pub fn policy(&self) -> &PolicyState {
+        &self.policy
+    }
+
+    /// The summary with the posture as the policy sees it: `legacy: modp1024 allowed by
+    /// policy`, or for a user's own profile that the policy now refuses, `…; refused by
+    /// this computer's policy`.
+    fn summarize(&self, profile: &Profile, managed: bool) -> ProfileSummary {
+        let mut out = summary(profile, managed);
+        let mut posture = corridor_profile::assess(profile);
+        if posture.grade == corridor_profile::Grade::Legacy {
+            if self.policy.get().allow_legacy_crypto {
+                posture.allowed_by_policy = true;
+                out.posture = posture.to_string();
+            } else if !managed {
+                out.posture = format!("{posture}; refused by this computer's policy");
+            }
+        }
+        out
+    }
+
+    /// Refuses to use a user's own profile whose algorithms the policy (perhaps tightened
+    /// since the import) no longer allows. IT's managed profiles are installed by an
+    /// administrator and not checked again.
+    ///
+    /// # Errors
+    /// `InvalidProfile` naming the proposal, the algorithm and the way out.
+    pub fn check_policy(&self, owner: Owner, profile: &Profile) -> Result<(), ErrorReply> {
+        if owner == Owner::Managed {
+            return Ok(());
+        }
+        corridor_profile::enforce(&self.policy.get(), &profile.name, profile)
+            .map(|_| ())
+            .map_err(|e| reply(ErrorCode::InvalidProfile, e.to_string()))
+    }
+
+    pub(crate) fn user_store(&self, uid: u32) -> Result<Store, ErrorReply> {
         Store::open(self.users_dir.join(uid.to_string())).map_err(|e| store_error(&e))
     }
 
-    fn managed_store(&self) -> Option<Store> {
+    pub(crate) fn managed_store(&self) -> Option<Store> {
         let dir = self.managed_dir.as_deref()?;
         dir.is_dir().then(|| Store::open(dir).ok()).flatten()
     }
@@ -84,7 +147,12 @@ impl Profiles {
             for problem in &listing.problems {
                 tracing::warn!(%problem, "skipping a damaged managed profile");
             }
-            out.extend(listing.profiles.iter().map(|p| summary(&p.profile, true)));
+            out.extend(
+                listing
+                    .profiles
+                    .iter()
+                    .map(|p| self.summarize(&self.with_overlay(caller, &p.profile), true)),
+            );
         }
         let listing = self
             .user_store(caller.uid)?
@@ -95,7 +163,7 @@ impl Profiles {
         }
         for p in &listing.profiles {
             if !out.iter().any(|s| s.id == p.profile.id) {
-                out.push(summary(&p.profile, false));
+                out.push(self.summarize(&p.profile, false));
             }
         }
         out.sort_by_key(|s| s.name.to_lowercase());
@@ -107,8 +175,26 @@ impl Profiles {
     ///
     /// # Errors
     /// Not found, ambiguous, or not the caller's to see.
+    /// A managed profile comes with the caller's own changes to its unlocked fields
+    /// applied (see [`Profiles::edit`]).
     pub fn find(&self, caller: &Caller, query: &str) -> Result<(StoredProfile, Owner), ErrorReply> {
+        let (mut found, owner) = self.find_base(caller, query)?;
+        if owner == Owner::Managed {
+            found.profile = self.with_overlay(caller, &found.profile);
+        }
+        Ok((found, owner))
+    }
+
+    /// As [`Profiles::find`], but a managed profile as its file holds it.
+    pub(crate) fn find_base(
+        &self,
+        caller: &Caller,
+        query: &str,
+    ) -> Result<(StoredProfile, Owner), ErrorReply> {
         if let Some(managed) = self.managed_store() {
+            if let Some(found) = self.find_renamed(caller, &managed, query)? {
+                return Ok((found, Owner::Managed));
+            }
             match managed.get(query) {
                 Ok(found) => return Ok((found, Owner::Managed)),
                 Err(StoreError::NotFound(_)) => {}
@@ -129,11 +215,25 @@ impl Profiles {
     /// # Errors
     /// As [`Profiles::find`].
     pub fn get(&self, caller: &Caller, query: &str) -> Result<(Profile, bool), ErrorReply> {
+        self.get_with_locks(caller, query)
+            .map(|(profile, managed, _)| (profile, managed))
+    }
+
+    /// As [`Profiles::get`], and the field locks in force for the caller.
+    ///
+    /// # Errors
+    /// As [`Profiles::find`].
+    pub fn get_with_locks(
+        &self,
+        caller: &Caller,
+        query: &str,
+    ) -> Result<(Profile, bool, Vec<String>), ErrorReply> {
         let (found, owner) = self.find(caller, query)?;
         authorize(caller, Action::ReadProfile(owner))?;
         let mut profile = found.profile;
         profile.auth.psk = None;
-        Ok((profile, owner == Owner::Managed))
+        let locks = crate::authz::effective_locks(caller, owner, profile.managed.as_ref());
+        Ok((profile, owner == Owner::Managed, locks))
     }
 
     /// Imports `contents` (any supported format) into the caller's store.
@@ -149,7 +249,15 @@ impl Profiles {
         replace: bool,
     ) -> Result<(ProfileSummary, Vec<ImportNote>), ErrorReply> {
         authorize(caller, Action::ImportOwn)?;
-        if let Some(path) = file_reference(contents) {
+        // A signed profile's file is checked as well (without its signature: that is the
+        // import's job, and a reference is refused either way).
+        let signed_payload = std::str::from_utf8(contents)
+            .ok()
+            .filter(|text| corridor_profile::is_envelope(text))
+            .and_then(corridor_profile::signed::payload);
+        if let Some(path) =
+            file_reference(contents).or_else(|| signed_payload.as_deref().and_then(file_reference))
+        {
             return Err(reply(
                 ErrorCode::InvalidProfile,
                 format!(
@@ -161,6 +269,7 @@ impl Profiles {
         let options = ImportOptions {
             // Nothing may be resolved on the caller's behalf (see the module docs).
             base_dir: Some(PathBuf::from("/nonexistent")),
+            policy: self.policy.get(),
             ..ImportOptions::default()
         };
         let imported = corridor_profile::import_bytes(file_name, contents, &options)
@@ -196,7 +305,7 @@ impl Profiles {
                 }
             })
             .collect();
-        Ok((summary(&imported.profile, false), report))
+        Ok((self.summarize(&imported.profile, false), report))
     }
 
     /// Removes `query` if the caller may.
@@ -225,7 +334,7 @@ impl Profiles {
 }
 
 /// The JSON path of the first `"file"` key in `contents`, if it is JSON at all.
-fn file_reference(contents: &[u8]) -> Option<String> {
+pub(crate) fn file_reference(contents: &[u8]) -> Option<String> {
     fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
         match value {
             serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {

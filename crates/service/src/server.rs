@@ -301,15 +301,44 @@ async fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome
             .profiles
             .list(caller)
             .map(|profiles| Reply::Profiles { profiles }),
-        Request::GetProfile { profile } => {
+        Request::GetProfile { profile } => service
+            .profiles
+            .get_with_locks(caller, &profile)
+            .map(|(profile, managed, locked)| Reply::Profile {
+                profile: Box::new(profile),
+                managed,
+                locked,
+            }),
+        Request::EditProfile { profile, changes } => service
+            .profiles
+            .edit(caller, &profile, &changes)
+            .map(|(profile, changed)| {
+                tracing::info!(who = %caller.describe(), id = %profile.id, ?changed, "changed a profile");
+                Reply::Edited { profile, changed }
+            }),
+        Request::ExportProfile { profile } => service
+            .profiles
+            .export(caller, &profile)
+            .map(|(file_name, contents)| Reply::Exported {
+                file_name,
+                contents: corridor_model::Base64Bytes(contents),
+            }),
+        Request::BackupProfiles => {
             service
                 .profiles
-                .get(caller, &profile)
-                .map(|(profile, managed)| Reply::Profile {
-                    profile: Box::new(profile),
-                    managed,
+                .backup(caller)
+                .map(|(contents, count)| Reply::Backup {
+                    contents: corridor_model::Base64Bytes(contents),
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
                 })
         }
+        Request::RestoreProfiles { contents, replace } => service
+            .profiles
+            .restore(caller, contents.as_slice(), replace)
+            .map(|profiles| {
+                tracing::info!(who = %caller.describe(), count = profiles.len(), "restored profiles");
+                Reply::Restored { profiles }
+            }),
         Request::ImportProfile {
             file_name,
             contents,
@@ -335,6 +364,21 @@ async fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome
         Request::RecentLogs { max_lines } => Ok(Reply::Logs {
             lines: service.hub.recent_logs(max_lines as usize),
         }),
+        Request::GetPolicy => service
+            .profiles
+            .policy()
+            .read(caller)
+            .map(|policy| Reply::Policy { policy }),
+        Request::SetPolicy { policy } => {
+            service
+                .profiles
+                .policy()
+                .set(caller, policy)
+                .map(|policy| {
+                    tracing::info!(who = %caller.describe(), "changed the profile policy");
+                    Reply::Policy { policy }
+                })
+        }
         Request::Connect {
             profile,
             username,
@@ -343,6 +387,7 @@ async fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome
             .profiles
             .find(caller, &profile)
             .and_then(|(stored, owner)| {
+                service.profiles.check_policy(owner, &stored.profile)?;
                 let managed = owner == crate::authz::Owner::Managed;
                 let about = summary(&stored.profile, managed);
                 service

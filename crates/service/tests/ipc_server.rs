@@ -177,10 +177,12 @@ async fn profiles_over_ipc_and_events_to_subscribers() {
     };
     assert_eq!(profiles, vec![profile.clone()]);
     let Outcome::Ok {
-        reply: Reply::Profile {
-            profile: full,
-            managed,
-        },
+        reply:
+            Reply::Profile {
+                profile: full,
+                managed,
+                ..
+            },
     } = ask(
         &mut client,
         3,

@@ -43,6 +43,8 @@ pub mod plan;
 pub mod preflight;
 mod process;
 mod profile;
+pub mod profile_apple;
+pub mod profile_windows;
 pub mod relay;
 pub mod resolved;
 pub mod secret_service;

@@ -1,0 +1,102 @@
+//! An Apple `.mobileconfig` for the lab, imported with `corridor profile import`, brings
+//! a tunnel up with `corridor up` that carries ping and HTTP to the LAN host, for
+//! EAP-MSCHAPv2 and certificate authentication. Starts real strongSwan gateways: needs
+//! root, and fails (never skips) when the lab cannot come up.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use lab::{Host, Lab, LabConfig, Scenario, profile_apple};
+use support::{secrets_for, signal, snapshot, up_until_connected};
+use tempfile::TempDir;
+
+fn corridor(store: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .arg("--profiles-dir")
+        .arg(store)
+        .args(args)
+        .output()
+        .expect("run corridor")
+}
+
+fn import_and_connect(scenario: Scenario, method: &str) {
+    let lab = match Lab::start(LabConfig::new(scenario)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let file = profile_apple::write_mobileconfig(&lab).expect("write the .mobileconfig");
+    let dir = TempDir::new().unwrap();
+    let store = dir.path().join("profiles");
+
+    let out = corridor(
+        &store,
+        &["profile", "import", "--json", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = result["id"].as_str().unwrap().to_string();
+    assert_eq!(id, profile_apple::VPN_PAYLOAD_UUID.to_ascii_lowercase());
+    let shown = corridor(&store, &["profile", "show", &id, "--json"]);
+    assert!(shown.status.success());
+    let profile: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(profile["auth"]["method"], method);
+    assert_eq!(profile["gateway"]["host"], lab.gateway_addr().to_string());
+    assert_eq!(profile["gateway"]["identity"]["fqdn"], lab.gateway_id());
+    assert_eq!(
+        profile["proposals"]["ike"][0],
+        "aes256gcm16-prfsha384-ecp384"
+    );
+    assert_eq!(profile["proposals"]["esp"][0], "aes256gcm16");
+
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 198.18.255.254\n").unwrap();
+    let before = snapshot(&lab);
+    let (stdin, flags) = secrets_for(scenario);
+    let mut args = vec![
+        "--profiles-dir",
+        store.to_str().unwrap(),
+        "--resolv-conf",
+        resolv.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let mut up = up_until_connected(
+        &lab,
+        Path::new(&id),
+        &dir.path().join("state"),
+        &args,
+        &stdin,
+    );
+    let lan = lab.lan_host_addr();
+    let ping = lab.exec_unchecked(
+        Host::Client,
+        &["ping", "-c", "3", "-W", "2", &lan.to_string()],
+    );
+    let http = lab.http_get(Host::Client, lan, "/");
+    assert!(signal(up.child.id(), "-TERM"));
+    let (status, output) = up.wait();
+    eprintln!("connected after {:?}\n{output}", up.connected_after);
+
+    let ping = ping.expect("ping");
+    assert!(ping.success(), "ping failed:\n{}\n{output}", ping.stderr);
+    assert!(ping.stdout.contains("3 received"), "{}", ping.stdout);
+    assert_eq!(http.expect("HTTP through the tunnel").status, 200);
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert_eq!(snapshot(&lab), before, "routes or addresses changed");
+    lab.shutdown().expect("lab teardown");
+}
+
+#[test]
+fn eap_mschapv2_mobileconfig_connects() {
+    import_and_connect(Scenario::EapMschapv2, "eap-mschapv2");
+}
+
+#[test]
+fn cert_mobileconfig_connects() {
+    import_and_connect(Scenario::Cert, "cert");
+}

@@ -1,0 +1,10 @@
+//! Feeds arbitrary bytes, starting from seeds of PowerShell scripts calling Add-VpnConnection, to the profile import
+//! (format detection, parsing, mapping, certificate checks, validation); see
+//! `profile_common.rs` for what is checked.
+
+#![no_main]
+
+#[path = "profile_common.rs"]
+mod profile_common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| profile_common::check(data));

@@ -1,0 +1,1 @@
+Add-VpnConnection -Name "Contoso VPN" -TunnelType Ikev2 -AuthenticationMethod Eap

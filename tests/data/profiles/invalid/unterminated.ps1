@@ -1,0 +1,3 @@
+$name = "Contoso VPN"
+Add-VpnConnection -Name $name -ServerAddress "vpn.example.com `
+  -TunnelType Ikev2
