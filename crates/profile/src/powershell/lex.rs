@@ -217,6 +217,7 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
     };
     let mut out: Vec<Token> = Vec::new();
     while let Some(c) = lx.peek(0) {
+        let start = lx.pos;
         let (line, column) = (lx.line, lx.column);
         let after_value = matches!(
             out.last().map(|t| &t.tok),
@@ -224,7 +225,9 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
         );
         let mut push = |tok| out.push(Token { tok, line, column });
         match c {
-            ' ' | '\t' | '\r' | '\u{feff}' | '\u{a0}' => {
+            // Any other white space too (vertical tab, form feed, Unicode spaces): a word
+            // stops at white space, so one left to the word branch would never be read.
+            c if c == '\u{feff}' || (c.is_whitespace() && c != '\n') => {
                 lx.bump();
             }
             '\n' => {
@@ -412,12 +415,27 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                 push(Tok::Word(word));
             }
         }
+        // Every branch consumes at least one character; should one ever not, the script
+        // is refused rather than read forever.
+        if lx.pos == start {
+            return Err(LexError {
+                reason: format!("cannot read the character {c:?} here"),
+                line: lx.line,
+                column: lx.column,
+            });
+        }
     }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_kind_of_white_space_is_skipped() {
+        let tokens = super::tokenize("Add-VpnConnection\u{b}-Name\u{c}x\u{2028}y").unwrap();
+        assert_eq!(tokens.len(), 4);
+    }
+
     use super::*;
 
     fn toks(text: &str) -> Vec<Tok> {
