@@ -229,13 +229,19 @@ pub(crate) struct DiagnoseArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProfileCommand {
-    /// Import a Corridor profile (.json) or a strongSwan profile (.sswan) into the store.
+    /// Import a profile into the store: Corridor (.json), strongSwan (.sswan), Apple
+    /// (.mobileconfig), Windows ProfileXML or an Add-VpnConnection PowerShell script, or
+    /// a signed profile; the format is recognised from the content.
     Import {
         /// The profile file.
         file: PathBuf,
         /// Overwrite a stored profile with the same id, and remove one with the same name.
         #[arg(long)]
         replace: bool,
+        /// Keep the passwords the file carries (an EAP password, a PKCS#12 password) in
+        /// your keychain for `corridor connect`, instead of leaving them out.
+        #[arg(long)]
+        remember: bool,
         #[command(flatten)]
         options: ImportArgs,
         /// Print the outcome as JSON.

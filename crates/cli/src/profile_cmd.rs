@@ -25,9 +25,16 @@ pub(crate) fn run(dir: Option<PathBuf>, command: ProfileCommand) -> Result<(), F
         ProfileCommand::Import {
             file,
             replace,
+            remember,
             options,
             json,
         } => {
+            if remember {
+                return Err(Failure::BadInput(anyhow!(
+                    "--remember keeps passwords for `corridor connect`, which uses the \
+                     service; it does not apply to a --profiles-dir store"
+                )));
+            }
             let imported = read_profile(&file, &options)?;
             let store = open_store(dir)?;
             let mode = if replace {

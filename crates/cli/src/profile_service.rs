@@ -36,6 +36,7 @@ pub(crate) fn run(
         ProfileCommand::Import {
             file,
             replace,
+            remember,
             options,
             json,
         } => {
@@ -83,24 +84,22 @@ pub(crate) fn run(
                 imported.report.to_string()
             };
             text.push_str(&format!("posture: {}\n", summary.posture));
+            let secrets_note = carried_secrets(summary.id, &imported.secrets, remember);
             if json {
                 return print(&pretty(&json!({
                     "id": summary.id,
                     "name": summary.name,
                     "service": true,
                     "eap_password_in_file": imported.secrets.eap_password.is_some(),
+                    "p12_password_in_file": imported.secrets.p12_password.is_some(),
+                    "notes": secrets_note.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(),
                 })));
             }
             text.push_str(&format!(
                 "imported \"{}\" ({}) into the Corridor service",
                 summary.name, summary.id
             ));
-            if imported.secrets.eap_password.is_some() {
-                text.push_str(
-                    "\nnote: the file carried an EAP password; profiles never hold passwords, \
-                     so it was not stored; `corridor connect --remember` keeps it in your keychain",
-                );
-            }
+            text.push_str(&secrets_note);
             print(&text)
         }
         ProfileCommand::Validate { .. }
@@ -289,4 +288,41 @@ fn embed_files(profile: &mut Profile) -> Result<(), Failure> {
 fn read(path: &Path, field: &str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path)
         .map_err(|e| Failure::System(anyhow!("{field}: cannot read {}: {e}", path.display())))
+}
+
+/// What became of the passwords the imported file carried: kept in the user's keychain
+/// (with `--remember`, under the stored profile's id, where `corridor connect` looks),
+/// or left out with a note. Profiles themselves never hold passwords.
+fn carried_secrets(
+    id: corridor_model::Uuid,
+    secrets: &corridor_profile::ImportedSecrets,
+    remember: bool,
+) -> String {
+    use crate::keychain::{self, Kind};
+    let carried = [
+        (Kind::Password, "EAP password", &secrets.eap_password),
+        (
+            Kind::KeyPassphrase,
+            "PKCS#12 password",
+            &secrets.p12_password,
+        ),
+    ];
+    let mut text = String::new();
+    for (kind, what, secret) in carried {
+        let Some(secret) = secret else { continue };
+        if !remember {
+            text.push_str(&format!(
+                "\nnote: the file carried the {what}; profiles never hold passwords, so it \
+                 was left out (`--remember` keeps it in your keychain)"
+            ));
+            continue;
+        }
+        match keychain::set(id, kind, secret) {
+            Ok(()) => text.push_str(&format!("\nkept the {what} in your keychain")),
+            Err(reason) => text.push_str(&format!(
+                "\nnote: the {what} was not kept: {reason}; you will be asked for it"
+            )),
+        }
+    }
+    text
 }

@@ -157,6 +157,19 @@ fn corridor(socket: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String, 
     )
 }
 
+/// [`corridor`] with the keychain of the Secret Service on `bus`, for tests that run
+/// their own (tests run in parallel, so one process-wide bus would be shared).
+fn corridor_with_keychain(
+    socket: &Path,
+    bus: &str,
+    args: &[&str],
+    stdin: &str,
+) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
+    command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    run_corridor(command, socket, args, stdin)
+}
+
 /// `corridor ARGS` as the unprivileged user `uid` whose primary group is `gid`.
 fn corridor_as(
     uid: u32,
@@ -181,16 +194,21 @@ fn run_corridor(
     args: &[&str],
     stdin: &str,
 ) -> (Option<i32>, String, String) {
-    let mut child = command
-        .args(args)
-        .env("CORRIDOR_SOCKET", socket)
-        .env_remove("CORRIDOR_PROFILES_DIR")
-        .env(
+    let has_bus = command
+        .get_envs()
+        .any(|(k, v)| k == "DBUS_SESSION_BUS_ADDRESS" && v.is_some());
+    if !has_bus {
+        command.env(
             "DBUS_SESSION_BUS_ADDRESS",
             KEYCHAIN_BUS
                 .get()
                 .map_or("unix:path=/nonexistent", String::as_str),
-        )
+        );
+    }
+    let mut child = command
+        .args(args)
+        .env("CORRIDOR_SOCKET", socket)
+        .env_remove("CORRIDOR_PROFILES_DIR")
         .env("CORRIDOR_KEYCHAIN", "secret-service")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -788,6 +806,62 @@ fn a_full_tunnel_leaks_nothing_while_it_reconnects() {
     );
 
     let (code, _, err) = corridor(&socket, &["disconnect"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
+    drop(daemon);
+}
+
+/// What IT hands out, end to end through the service: a `.mobileconfig` with the
+/// client's PKCS#12 container and its password is imported with `--remember` (the
+/// password goes to the user's keychain, never into the profile), and the first
+/// `corridor connect` needs nothing typed.
+#[test]
+fn an_it_mobileconfig_imported_into_the_service_connects_without_a_prompt() {
+    let lab = match Lab::start(LabConfig::new(Scenario::Cert)) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = lab::secret_service::SecretService::start(dir.path())
+        .expect("start a private Secret Service (gnome-keyring and dbus-daemon are needed)");
+    let bus = keychain.bus_address();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let file = lab::profile_apple::write_mobileconfig(&lab).unwrap();
+
+    let (code, out, err) = corridor_with_keychain(
+        &socket,
+        &bus,
+        &["profile", "import", file.to_str().unwrap(), "--remember"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Apple configuration profile"), "{out}");
+    assert!(
+        out.contains("kept the PKCS#12 password in your keychain"),
+        "{out}"
+    );
+    let (_, listed, _) = corridor_with_keychain(&socket, &bus, &["profile", "list", "--json"], "");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let id = listed["profiles"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(listed["profiles"][0]["posture"], "strong", "{listed}");
+
+    let (code, out, err) = corridor_with_keychain(&socket, &bus, &["connect", &id], "");
+    assert_eq!(
+        code,
+        Some(0),
+        "{out}\n{err}\n{}",
+        tail(&lab.gateway_log(), 40)
+    );
+    assert!(out.contains("connected"), "{out}");
+    lab.ping(Host::Client, lab.lan_host_addr()).unwrap();
+    let page = lab
+        .http_get(Host::Client, lab.lan_host_addr(), "/")
+        .unwrap();
+    assert_eq!(page.status, 200);
+
+    let (code, _, err) = corridor_with_keychain(&socket, &bus, &["disconnect"], "");
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(snapshot(&lab), before, "routes, addresses or DNS differ");
     drop(daemon);
