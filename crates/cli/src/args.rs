@@ -408,4 +408,7 @@ pub(crate) struct ImportArgs {
     /// imports trust the system's root certificates.
     #[arg(long = "ca", value_name = "FILE")]
     pub(crate) ca: Vec<PathBuf>,
+    /// The profile's name, instead of the one in the file (a ProfileXML has none).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
 }

@@ -277,6 +277,7 @@ fn read_with_policy(
             .iter()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
             .collect(),
+        name: args.name.clone(),
         policy,
     };
     import_file(file, &options).map_err(|e| Failure::BadInput(anyhow!(e)))

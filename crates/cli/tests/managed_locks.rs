@@ -4,15 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 
-use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::profiles::Profiles;
-use corridor_service::server::{ServerConfig, Service, bind, serve};
 
 /// The member's uid, and the service's group they are in.
 const MEMBER: u32 = 65534;
@@ -31,38 +30,8 @@ const MANAGED: &str = r#"{
 
 /// Runs the service on its own thread, letting members of `MEMBER`'s group in.
 fn start_service(dir: &Path) -> PathBuf {
-    let socket = dir.join("corridord.sock");
-    let config = ServerConfig {
-        socket: socket.clone(),
-        group: Some(MEMBER),
-    };
-    let hub = Hub::new();
-    let connections = Connections::new(
-        ConnectionsConfig {
-            run_dir: dir.join("run"),
-            host: corridor_connection::HostOptions::default(),
-        },
-        hub.clone(),
-    );
-    let service = Arc::new(Service {
-        profiles: Profiles::new(dir.join("profiles"), Some(dir.join("managed"))),
-        hub,
-        connections,
-    });
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = bind(&config).await.unwrap();
-            ready_tx.send(()).unwrap();
-            serve(listener, config, service, std::future::pending()).await;
-        });
-    });
-    ready_rx.recv().unwrap();
-    socket
+    let profiles = Profiles::new(dir.join("profiles"), Some(dir.join("managed")));
+    support::service::start_service(dir, Some(MEMBER), profiles, Hub::new())
 }
 
 /// `corridor ARGS...` against `socket`, as the member or as root.

@@ -8,8 +8,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use lab::{Host, Lab, LabConfig, Scenario, profile_apple};
-use support::{secrets_for, signal, snapshot, up_until_connected};
+use lab::{Lab, LabConfig, Scenario, profile_apple};
 use tempfile::TempDir;
 
 fn corridor(store: &Path, args: &[&str]) -> std::process::Output {
@@ -54,40 +53,7 @@ fn import_and_connect(scenario: Scenario, method: &str) {
     );
     assert_eq!(profile["proposals"]["esp"][0], "aes256gcm16");
 
-    let resolv = dir.path().join("resolv.conf");
-    std::fs::write(&resolv, "nameserver 198.18.255.254\n").unwrap();
-    let before = snapshot(&lab);
-    let (stdin, flags) = secrets_for(scenario);
-    let mut args = vec![
-        "--profiles-dir",
-        store.to_str().unwrap(),
-        "--resolv-conf",
-        resolv.to_str().unwrap(),
-    ];
-    args.extend(flags);
-    let mut up = up_until_connected(
-        &lab,
-        Path::new(&id),
-        &dir.path().join("state"),
-        &args,
-        &stdin,
-    );
-    let lan = lab.lan_host_addr();
-    let ping = lab.exec_unchecked(
-        Host::Client,
-        &["ping", "-c", "3", "-W", "2", &lan.to_string()],
-    );
-    let http = lab.http_get(Host::Client, lan, "/");
-    assert!(signal(up.child.id(), "-TERM"));
-    let (status, output) = up.wait();
-    eprintln!("connected after {:?}\n{output}", up.connected_after);
-
-    let ping = ping.expect("ping");
-    assert!(ping.success(), "ping failed:\n{}\n{output}", ping.stderr);
-    assert!(ping.stdout.contains("3 received"), "{}", ping.stdout);
-    assert_eq!(http.expect("HTTP through the tunnel").status, 200);
-    assert_eq!(status.code(), Some(0), "{output}");
-    assert_eq!(snapshot(&lab), before, "routes or addresses changed");
+    support::up_carries_traffic(&lab, scenario, &store, &id, dir.path());
     lab.shutdown().expect("lab teardown");
 }
 

@@ -4,16 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
 use corridor_profile::{Policy, PolicyFile as _};
-use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::policy::PolicyState;
 use corridor_service::profiles::Profiles;
-use corridor_service::server::{ServerConfig, Service, bind, serve};
 
 fn data(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,41 +24,11 @@ fn data(rel: &str) -> String {
         .to_string()
 }
 
-/// Runs the service on its own thread until the test ends; returns its socket.
+/// Runs the service with its own policy file until the test ends; returns its socket.
 fn start_service(dir: &Path, policy: &Path) -> PathBuf {
-    let socket = dir.join("corridord.sock");
-    let config = ServerConfig {
-        socket: socket.clone(),
-        group: None,
-    };
-    let hub = Hub::new();
-    let connections = Connections::new(
-        ConnectionsConfig {
-            run_dir: dir.join("run"),
-            host: corridor_connection::HostOptions::default(),
-        },
-        hub.clone(),
-    );
     let state = PolicyState::load(policy).unwrap();
-    let service = Arc::new(Service {
-        profiles: Profiles::new(dir.join("profiles"), None).with_policy(Arc::new(state)),
-        hub,
-        connections,
-    });
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = bind(&config).await.unwrap();
-            ready_tx.send(()).unwrap();
-            serve(listener, config, service, std::future::pending()).await;
-        });
-    });
-    ready_rx.recv().unwrap();
-    socket
+    let profiles = Profiles::new(dir.join("profiles"), None).with_policy(Arc::new(state));
+    support::service::start_service(dir, None, profiles, Hub::new())
 }
 
 fn corridor(socket: &Path, args: &[&str]) -> (Option<i32>, String, String) {

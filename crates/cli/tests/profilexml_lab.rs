@@ -10,8 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use lab::{Host, Lab, LabConfig, ProfileOptions, Scenario, profile_windows};
-use support::{secrets_for, signal, snapshot, up_until_connected};
+use lab::{Lab, LabConfig, ProfileOptions, Scenario, profile_windows};
 use tempfile::TempDir;
 
 fn corridor(store: &Path, args: &[&str], stdin: &str) -> std::process::Output {
@@ -106,40 +105,7 @@ fn import_and_connect(scenario: Scenario, file: fn(&Lab) -> anyhow::Result<PathB
     assert_eq!(profile["trust"]["system_roots"], false);
     assert!(profile["trust"]["ca"][0].is_object(), "{profile}");
 
-    let resolv = dir.path().join("resolv.conf");
-    std::fs::write(&resolv, "nameserver 198.18.255.254\n").unwrap();
-    let before = snapshot(&lab);
-    let (stdin, flags) = secrets_for(scenario);
-    let mut args = vec![
-        "--profiles-dir",
-        store.to_str().unwrap(),
-        "--resolv-conf",
-        resolv.to_str().unwrap(),
-    ];
-    args.extend(flags);
-    let mut up = up_until_connected(
-        &lab,
-        Path::new(&id),
-        &dir.path().join("state"),
-        &args,
-        &stdin,
-    );
-    let lan = lab.lan_host_addr();
-    let ping = lab.exec_unchecked(
-        Host::Client,
-        &["ping", "-c", "3", "-W", "2", &lan.to_string()],
-    );
-    let http = lab.http_get(Host::Client, lan, "/");
-    assert!(signal(up.child.id(), "-TERM"));
-    let (status, output) = up.wait();
-    eprintln!("connected after {:?}\n{output}", up.connected_after);
-
-    let ping = ping.expect("ping");
-    assert!(ping.success(), "ping failed:\n{}\n{output}", ping.stderr);
-    assert!(ping.stdout.contains("3 received"), "{}", ping.stdout);
-    assert_eq!(http.expect("HTTP through the tunnel").status, 200);
-    assert_eq!(status.code(), Some(0), "{output}");
-    assert_eq!(snapshot(&lab), before, "routes or addresses changed");
+    support::up_carries_traffic(&lab, scenario, &store, &id, dir.path());
     lab.shutdown().expect("lab teardown");
 }
 

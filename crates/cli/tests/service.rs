@@ -3,22 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
-use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::profiles::Profiles;
-use corridor_service::server::{ServerConfig, Service, bind, serve};
 
 /// Runs the service on its own thread until the test ends; returns its socket.
 fn start_service(dir: &std::path::Path) -> PathBuf {
-    let socket = dir.join("corridord.sock");
-    let config = ServerConfig {
-        socket: socket.clone(),
-        group: None,
-    };
     let hub = Hub::new();
     hub.log(corridor_ipc::LogLine {
         unix_ms: 1_700_000_000_123,
@@ -32,32 +26,7 @@ fn start_service(dir: &std::path::Path) -> PathBuf {
         target: "corridord".into(),
         message: "a debug line".into(),
     });
-    let connections = Connections::new(
-        ConnectionsConfig {
-            run_dir: dir.join("run"),
-            host: corridor_connection::HostOptions::default(),
-        },
-        hub.clone(),
-    );
-    let service = Arc::new(Service {
-        profiles: Profiles::new(dir.join("profiles"), None),
-        hub,
-        connections,
-    });
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = bind(&config).await.unwrap();
-            ready_tx.send(()).unwrap();
-            serve(listener, config, service, std::future::pending()).await;
-        });
-    });
-    ready_rx.recv().unwrap();
-    socket
+    support::service::start_service(dir, None, Profiles::new(dir.join("profiles"), None), hub)
 }
 
 fn corridor(args: &[&str]) -> (Option<i32>, String, String) {

@@ -41,6 +41,9 @@ pub struct ImportOptions {
     /// against its own certificate store), so their imports need this to avoid trusting
     /// the system's roots.
     pub ca_files: Vec<PathBuf>,
+    /// The name to give the profile instead of the one the file has (a ProfileXML has
+    /// none; IT's files often call every profile "VPN").
+    pub name: Option<String>,
     /// The computer's profile policy: which signatures are trusted, whether unsigned
     /// profiles and legacy algorithms are allowed. The default accepts unsigned profiles
     /// and refuses legacy algorithms.
@@ -214,6 +217,10 @@ fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, Inpu
             .or(secrets.p12_password.as_ref()),
     };
     add_trust(detected, &mut profile, &mut report, &options.ca_files);
+    if let Some(name) = &options.name {
+        report.derived("name", format!("\"{name}\", given for the import"));
+        profile.name.clone_from(name);
+    }
     if profile.auth.client_certificate.is_none()
         && profile.auth.method.uses_certificate()
         && let Some(file) = &options.client_certificate_file

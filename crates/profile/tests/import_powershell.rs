@@ -238,3 +238,29 @@ fn fuzzed_scripts_never_panic() {
     let deep = format!("Add-VpnConnection -Name {}", "@(".repeat(10_000));
     assert!(script_error(&deep).contains("nested more than 32 levels deep"));
 }
+
+#[test]
+fn routes_and_dns_suffixes_from_loops_over_lists() {
+    let imported = import_file(&data("valid/windows-route-loop.ps1"), &no_password()).unwrap();
+    let p = &imported.profile;
+    assert_eq!(p.name, "Contoso Remote Access");
+    assert_eq!(p.auth.method, AuthMethod::EapMschapv2);
+    assert_eq!(p.routing.mode, TunnelMode::Split);
+    assert_eq!(
+        p.routing.include,
+        [
+            net("10.10.0.0/16"),
+            net("10.20.0.0/16"),
+            net("172.16.40.0/24")
+        ]
+    );
+    assert_eq!(
+        p.dns.match_domains,
+        ["corp.contoso.example", "lab.contoso.example"]
+    );
+    assert_eq!(
+        p.dns.servers,
+        ["10.10.0.53".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(p.proposals.ike[0].as_str(), "aes256gcm16-prfsha256-ecp384");
+}

@@ -239,3 +239,27 @@ fn fuzzed_documents_never_panic() {
         let _ = corridor_profile::import_bytes("mutated.xml", text.as_bytes(), &no_password());
     }
 }
+
+#[test]
+fn a_name_given_for_the_import_replaces_the_derived_one() {
+    let options = ImportOptions {
+        client_certificate_file: Some(data("pki/client.p12")),
+        name: Some("Example Net (office)".to_string()),
+        ..with_password()
+    };
+    let imported = import_file(&data("valid/windows-cert-force.xml"), &options).unwrap();
+    assert_eq!(imported.profile.name, "Example Net (office)");
+    assert!(
+        imported.report.entries.iter().any(|e| e.key == "name"
+            && matches!(&e.outcome, Outcome::Derived { note, .. } if note.contains("given for the import"))),
+        "{}",
+        imported.report
+    );
+    // Not a valid name: refused like one in the file.
+    let options = ImportOptions {
+        name: Some(String::new()),
+        ..options
+    };
+    let err = import_file(&data("valid/windows-cert-force.xml"), &options).unwrap_err();
+    assert_eq!(err.field(), Some("name"), "{err}");
+}

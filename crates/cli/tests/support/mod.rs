@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use lab::{Host, Lab, Scenario};
 
+pub mod service;
+
 /// The last `lines` lines of `text`.
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
@@ -189,4 +191,38 @@ pub fn down(state: &Path) -> (Option<i32>, String) {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `corridor up` of the stored profile `id` (from `store`, with the scenario's secrets on
+/// standard input) until connected; ping and HTTP to the LAN host through the tunnel;
+/// SIGTERM; then a clean exit and the client's network exactly as before.
+pub fn up_carries_traffic(lab: &Lab, scenario: Scenario, store: &Path, id: &str, dir: &Path) {
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 198.18.255.254\n").unwrap();
+    let before = snapshot(lab);
+    let (stdin, flags) = secrets_for(scenario);
+    let mut args = vec![
+        "--profiles-dir",
+        store.to_str().unwrap(),
+        "--resolv-conf",
+        resolv.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let mut up = up_until_connected(lab, Path::new(&id), &dir.join("state"), &args, &stdin);
+    let lan = lab.lan_host_addr();
+    let ping = lab.exec_unchecked(
+        Host::Client,
+        &["ping", "-c", "3", "-W", "2", &lan.to_string()],
+    );
+    let http = lab.http_get(Host::Client, lan, "/");
+    assert!(signal(up.child.id(), "-TERM"));
+    let (status, output) = up.wait();
+    eprintln!("connected after {:?}\n{output}", up.connected_after);
+
+    let ping = ping.expect("ping");
+    assert!(ping.success(), "ping failed:\n{}\n{output}", ping.stderr);
+    assert!(ping.stdout.contains("3 received"), "{}", ping.stdout);
+    assert_eq!(http.expect("HTTP through the tunnel").status, 200);
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert_eq!(snapshot(lab), before, "routes or addresses changed");
 }

@@ -420,6 +420,13 @@ fn apply_routes(ctx: &mut Ctx<'_>, routes: Vec<(Arg, String)>) -> Result<(), Inp
                 );
                 continue;
             }
+            if let Some(i) = ctx.profile.routing.include.iter().position(|n| *n == net) {
+                ctx.report.checked(
+                    &key,
+                    format!("{net} is routed through the tunnel already (routing.include[{i}])"),
+                );
+                continue;
+            }
             ctx.profile.routing.include.push(net);
             let to = format!("routing.include[{}]", ctx.profile.routing.include.len() - 1);
             ctx.report.mapped_with(&key, &to, net.to_string());

@@ -1,8 +1,10 @@
 //! From tokens to the commands a script runs, with its string variables, arrays,
 //! hashtables and splatting resolved. Nothing is executed: a value that only exists when
 //! the script runs (`$env:USERNAME`, the output of `Get-Content`) stays unknown, and is
-//! an error only if a mapped parameter needs it. Control flow (`if`, `foreach`,
-//! `try`/`catch`) is not followed: the commands in it are read once, in order.
+//! an error only if a mapped parameter needs it. Control flow (`if`, `try`/`catch`) is
+//! not followed: the commands in it are read once, in order. Loops over a list the
+//! script assigns itself (`foreach ($r in $routes) {…}`, `$routes | ForEach-Object {…}`),
+//! which IT scripts use for routes and DNS suffixes, are unrolled.
 
 use std::collections::HashMap;
 
@@ -11,6 +13,10 @@ use super::lex::{LexError, Tok, Token};
 /// Deeper nesting of groups, arrays and hashtables than any deployment script uses;
 /// refused so that hostile input cannot exhaust the stack.
 const MAX_DEPTH: usize = 32;
+
+/// More statements than unrolling the loops of any deployment script reads; refused so
+/// that nested loops over long lists cannot make a small file cost much.
+const MAX_STATEMENTS: usize = 100_000;
 
 /// A value as far as it is known without running the script.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,6 +107,8 @@ struct Parser<'t> {
     vars: HashMap<String, Value>,
     commands: Vec<Command>,
     depth: usize,
+    /// Statements read so far, loop bodies once per item.
+    statements: usize,
 }
 
 fn error(reason: impl Into<String>, token: Option<&Token>) -> LexError {
@@ -120,6 +128,7 @@ pub(crate) fn commands(tokens: &[Token]) -> Result<Vec<Command>, LexError> {
         vars: HashMap::new(),
         commands: Vec::new(),
         depth: 0,
+        statements: 0,
     };
     while p.pos < tokens.len() {
         p.statement()?;
@@ -153,8 +162,20 @@ impl Parser<'_> {
         let Some(token) = self.token().cloned() else {
             return Ok(());
         };
+        self.statements += 1;
+        if self.statements > MAX_STATEMENTS {
+            return Err(error(
+                format!("the script's loops read more than {MAX_STATEMENTS} statements"),
+                Some(&token),
+            ));
+        }
         match &token.tok {
             t if ends_statement(t) => self.pos += 1,
+            Tok::Var(_)
+                if matches!(
+                    self.tokens.get(self.pos + 1).map(|t| &t.tok),
+                    Some(Tok::Punct('|'))
+                ) && self.pipeline_foreach()? => {}
             Tok::Var(name)
                 if matches!(
                     self.tokens.get(self.pos + 1).map(|t| &t.tok),
@@ -165,6 +186,13 @@ impl Parser<'_> {
                 let value = self.expression()?;
                 self.vars.insert(name.to_ascii_lowercase(), value);
             }
+            Tok::Word(word)
+                if word.eq_ignore_ascii_case("foreach")
+                    && matches!(
+                        self.tokens.get(self.pos + 1).map(|t| &t.tok),
+                        Some(Tok::Open)
+                    )
+                    && self.foreach_loop()? => {}
             Tok::Word(word) if KEYWORDS.contains(&word.to_ascii_lowercase().as_str()) => {
                 self.pos += 1;
                 // `if (…)`, `foreach ($x in $y)`: skip the condition, read what follows.
@@ -192,6 +220,110 @@ impl Parser<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `foreach ($item in <list>) { … }` (at `foreach`): when the list is known, reads the
+    /// body once per item with `$item` set, and returns true. Otherwise leaves the
+    /// position as it was and returns false (the body is then read once, as for other
+    /// control flow, and a mapped parameter using `$item` is reported as unknown).
+    fn foreach_loop(&mut self) -> Result<bool, LexError> {
+        let start = self.pos;
+        let tok = |i: usize| self.tokens.get(start + i).map(|t| &t.tok);
+        let (Some(Tok::Var(var)), Some(Tok::Word(keyword))) = (tok(2), tok(3)) else {
+            return Ok(false);
+        };
+        if !keyword.eq_ignore_ascii_case("in") {
+            return Ok(false);
+        }
+        let var = var.to_ascii_lowercase();
+        self.pos = start + 4;
+        let list = self.value()?;
+        if self.peek() != Some(&Tok::Punct(')')) {
+            self.pos = start;
+            return Ok(false);
+        }
+        self.pos += 1;
+        self.skip_newlines();
+        let unrolled = self.unroll(&[var], list)?;
+        if !unrolled {
+            self.pos = start;
+        }
+        Ok(unrolled)
+    }
+
+    /// `$list | ForEach-Object { … }` (also `foreach` and `%`), at `$list`: as
+    /// [`Parser::foreach_loop`], with the item in `$_` and `$PSItem`.
+    fn pipeline_foreach(&mut self) -> Result<bool, LexError> {
+        let start = self.pos;
+        let Some(Tok::Word(cmdlet)) = self.tokens.get(start + 2).map(|t| &t.tok) else {
+            return Ok(false);
+        };
+        let cmdlet = cmdlet.to_ascii_lowercase();
+        if !matches!(cmdlet.as_str(), "foreach-object" | "foreach" | "%") {
+            return Ok(false);
+        }
+        let list = self.value()?;
+        self.pos = start + 3;
+        let unrolled = self.unroll(&["_".to_string(), "psitem".to_string()], list)?;
+        if !unrolled {
+            self.pos = start;
+        }
+        Ok(unrolled)
+    }
+
+    /// At the `{` of a loop body: reads the body once per item of `list` with each of
+    /// `vars` set to the item, then moves past the body. False (and nothing read) when
+    /// the list is not known or no body follows.
+    fn unroll(&mut self, vars: &[String], list: Value) -> Result<bool, LexError> {
+        let items = match list {
+            Value::Array(items) => items,
+            Value::Str(_) => vec![list],
+            _ => return Ok(false),
+        };
+        if self.peek() != Some(&Tok::Punct('{')) {
+            return Ok(false);
+        }
+        let open = self.pos;
+        let close = self.matching_brace(open)?;
+        let saved: Vec<Option<Value>> = vars.iter().map(|v| self.vars.get(v).cloned()).collect();
+        for item in items {
+            for var in vars {
+                self.vars.insert(var.clone(), item.clone());
+            }
+            self.pos = open + 1;
+            while self.pos < close {
+                self.statement()?;
+            }
+        }
+        for (var, old) in vars.iter().zip(saved) {
+            match old {
+                Some(value) => self.vars.insert(var.clone(), value),
+                None => self.vars.remove(var),
+            };
+        }
+        self.pos = close + 1;
+        Ok(true)
+    }
+
+    /// The index of the `}` closing the `{` at `open` (hashtables inside included).
+    fn matching_brace(&self, open: usize) -> Result<usize, LexError> {
+        let mut depth = 0usize;
+        for (i, t) in self.tokens.iter().enumerate().skip(open) {
+            match t.tok {
+                Tok::Punct('{') | Tok::HashOpen => depth += 1,
+                Tok::Punct('}') => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Ok(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Err(error(
+            "unclosed brace (it opens here)",
+            self.tokens.get(open),
+        ))
     }
 
     /// Skips a `(`…`)` or `@{`…`}` group, nested ones included.
@@ -565,6 +697,48 @@ mod tests {
 
     fn parse(text: &str) -> Vec<Command> {
         commands(&tokenize(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn loops_over_lists_the_script_assigns_are_unrolled() {
+        let cmds = parse(
+            "$routes = @(\"10.1.0.0/16\", \"10.2.0.0/16\")\n\
+             foreach ($r in $routes) {\n  Add-VpnConnectionRoute -ConnectionName c -DestinationPrefix $r\n}\n\
+             $more = \"10.5.0.0/16\"\n\
+             $more | ForEach-Object { Add-VpnConnectionRoute -DestinationPrefix $PSItem }\n\
+             foreach ($x in (Get-Content routes.txt)) { Add-VpnConnectionRoute -DestinationPrefix $x }\n",
+        );
+        let prefixes: Vec<Option<Value>> = cmds
+            .iter()
+            .filter(|c| c.name == "Add-VpnConnectionRoute")
+            .map(|c| {
+                c.args
+                    .iter()
+                    .find(|a| a.name.as_deref() == Some("DestinationPrefix"))
+                    .and_then(|a| a.value.clone())
+            })
+            .collect();
+        assert_eq!(prefixes.len(), 4, "{cmds:?}");
+        assert_eq!(prefixes[0], Some(Value::Str("10.1.0.0/16".into())));
+        assert_eq!(prefixes[1], Some(Value::Str("10.2.0.0/16".into())));
+        assert_eq!(prefixes[2], Some(Value::Str("10.5.0.0/16".into())));
+        // A list known only at run time: the body is read once, its value unknown.
+        assert!(matches!(prefixes[3], Some(Value::Unknown(_))), "{cmds:?}");
+    }
+
+    #[test]
+    fn nested_loops_over_long_lists_are_bounded() {
+        let items: Vec<String> = (0..400).map(|i| format!("\"{i}\"")).collect();
+        let script = format!(
+            "$a = @({})\nforeach ($x in $a) {{ foreach ($y in $a) {{ Set-Thing -A $x -B $y }} }}\n",
+            items.join(",")
+        );
+        let err = commands(&tokenize(&script).unwrap()).unwrap_err();
+        assert!(
+            err.reason.contains("more than 100000 statements"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]
