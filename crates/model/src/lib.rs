@@ -28,7 +28,7 @@ pub use policy::{Policy, TrustedSigner};
 pub use profile::{
     Auth, AuthMethod, Blob, CertificateSource, ClientCertificate, DEFAULT_NAT_KEEPALIVE_SECS,
     DEFAULT_PORT, Dns, FORMAT_NAME, FORMAT_VERSION, FormatName, Gateway, PemCredential, Profile,
-    Proposals, Revocation, Routing, Transport, Trust, TunnelMode,
+    Proposals, Revocation, Routing, SignedBy, Transport, Trust, TunnelMode,
 };
 pub use proposal::{EspProposal, IkeProposal, ProposalError};
 pub use uuid::Uuid;

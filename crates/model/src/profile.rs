@@ -90,6 +90,25 @@ pub struct Profile {
     /// is locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<Managed>,
+    /// Who signed the file this profile was imported from, as Corridor verified it
+    /// against the computer's trusted keys. Recorded by the import only: a file cannot
+    /// claim it (it is dropped from imported files and restored backups), and an edit
+    /// of a field IT controls (anything but `name` and `auth.eap_identity`) removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<SignedBy>,
+}
+
+/// The verified signer of an imported profile.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with signer and fingerprint"
+)]
+pub struct SignedBy {
+    /// The trusted signer's name in the policy when the profile was imported.
+    pub signer: String,
+    /// The SHA-256 fingerprint of the signing key (`SHA256:` and base64).
+    pub fingerprint: String,
 }
 
 impl Profile {
@@ -127,6 +146,7 @@ impl Profile {
             dns: Dns::default(),
             transport: Transport::default(),
             managed: None,
+            signed_by: None,
         }
     }
 }

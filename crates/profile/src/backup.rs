@@ -87,8 +87,11 @@ pub fn read_backup(origin: &str, bytes: &[u8]) -> Result<Vec<Profile>, InputErro
     }
     let mut profiles: Vec<Profile> = Vec::with_capacity(backup.profiles.len());
     for (i, value) in backup.profiles.iter().enumerate() {
-        let profile: Profile = serde_path_to_error::deserialize(value)
+        let mut profile: Profile = serde_path_to_error::deserialize(value)
             .map_err(|e| fail(format!("profiles[{i}].{}", e.path()), e.inner().to_string()))?;
+        // A backup is a file like any other: it cannot claim that a signature was
+        // verified (whoever holds it could have written that in).
+        profile.signed_by = None;
         validate(&format!("{origin}: profiles[{i}]"), &profile)?;
         let lower = profile.name.to_lowercase();
         if let Some(j) = profiles.iter().position(|p| p.id == profile.id) {
@@ -114,6 +117,8 @@ pub fn read_backup(origin: &str, bytes: &[u8]) -> Result<Vec<Profile>, InputErro
 pub fn to_json_export(profile: &Profile, keep_managed: bool) -> String {
     let mut out = profile.clone();
     out.auth.psk = None;
+    // Only an import that verifies a signature records one.
+    out.signed_by = None;
     if !keep_managed {
         out.managed = None;
     }

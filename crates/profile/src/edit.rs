@@ -7,6 +7,7 @@
 //! value it already has changes nothing.
 
 use corridor_model::Profile;
+use corridor_model::managed::{effective_locks, locked_by};
 use serde_json::{Map, Value};
 
 use crate::error::{InputError, InputErrorKind};
@@ -176,6 +177,7 @@ pub fn apply_edit(origin: &str, profile: &Profile, patch: &Value) -> Result<Edit
         ("id", edited.id == profile.id),
         ("format", edited.format == profile.format),
         ("version", edited.version == profile.version),
+        ("signed_by", edited.signed_by == profile.signed_by),
     ] {
         if !same {
             return Err(InputError::at_field(
@@ -188,7 +190,16 @@ pub fn apply_edit(origin: &str, profile: &Profile, patch: &Value) -> Result<Edit
         }
     }
     validate(origin, &edited)?;
-    let changed = changed_paths(&before, &to_value(&edited));
+    let mut edited = edited;
+    let mut changed = changed_paths(&before, &to_value(&edited));
+    // What was signed is what IT set: a change to any field IT controls by default ends
+    // the signature's say over the profile; the user's own name and user name do not.
+    let defaults = effective_locks(None);
+    if edited.signed_by.is_some() && changed.iter().any(|p| locked_by(&defaults, p).is_some()) {
+        edited.signed_by = None;
+        changed.push("signed_by".to_string());
+        changed.sort();
+    }
     Ok(Edited {
         profile: edited,
         changed,

@@ -9,7 +9,9 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use corridor_model::{Blob, CertificateSource, ClientCertificate, Policy, Profile, Secret};
+use corridor_model::{
+    Blob, CertificateSource, ClientCertificate, Policy, Profile, Secret, SignedBy,
+};
 
 use crate::certs::{self, CertInfo};
 use crate::error::{InputError, InputErrorKind};
@@ -134,7 +136,10 @@ fn import_verified(input: &Input, options: &ImportOptions) -> Result<Imported, I
     let (bytes, signed_by, note) = match signed::open(&input.origin, &input.text, &options.policy) {
         Ok(opened) => (
             opened.bytes,
-            Some(opened.signer.clone()),
+            Some(SignedBy {
+                signer: opened.signer.clone(),
+                fingerprint: opened.fingerprint.clone(),
+            }),
             format!("signed by {} ({})", opened.signer, opened.fingerprint),
         ),
         Err(e) => match e.kind() {
@@ -160,18 +165,29 @@ fn import_verified(input: &Input, options: &ImportOptions) -> Result<Imported, I
             outcome: Outcome::Checked { note },
         },
     );
-    imported.signed_by = signed_by;
+    imported.signed_by = signed_by.as_ref().map(|s| s.signer.clone());
+    imported.profile.signed_by = signed_by;
     Ok(imported)
 }
 
 fn import_input(input: &Input, options: &ImportOptions) -> Result<Imported, InputError> {
     let (detected, value) = format::detect(input)?;
     let mapped = match (detected, value) {
-        (Detected::Corridor, _) => Mapped {
-            profile: format::read_corridor(input)?,
-            report: ImportReport::new(SourceFormat::Corridor),
-            secrets: ImportedSecrets::default(),
-        },
+        (Detected::Corridor, _) => {
+            let mut profile = format::read_corridor(input)?;
+            let mut report = ImportReport::new(SourceFormat::Corridor);
+            if profile.signed_by.take().is_some() {
+                report.not_mapped(
+                    "signed_by",
+                    "recorded by Corridor when it verifies a signature; a file cannot claim it",
+                );
+            }
+            Mapped {
+                profile,
+                report,
+                secrets: ImportedSecrets::default(),
+            }
+        }
         (Detected::Sswan, Some(value)) => sswan::read(input, &value)?,
         (Detected::Sswan, None) => {
             // detect() always parses JSON formats.

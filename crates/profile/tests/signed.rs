@@ -271,3 +271,68 @@ fn an_untrusted_signature_counts_as_unsigned() {
     let err = import_bytes("x.json", envelope.as_bytes(), &options).unwrap_err();
     assert!(matches!(err.kind(), InputErrorKind::UntrustedSigner { .. }));
 }
+
+#[test]
+fn the_verified_signer_is_recorded_and_no_file_can_claim_one() {
+    let options = ImportOptions {
+        policy: test_key_policy(),
+        ..ImportOptions::default()
+    };
+    let signed = import_file(&data("valid/signed-psk.json"), &options)
+        .unwrap()
+        .profile;
+    let by = signed.signed_by.clone().expect("the signer is recorded");
+    assert_eq!(by.signer, "Corridor test IT");
+    assert!(by.fingerprint.starts_with("SHA256:"), "{by:?}");
+
+    // The same profile as a plain file, claiming the signature: imported without it.
+    let claimed = corridor_profile::to_json(&signed);
+    assert!(claimed.contains("\"signed_by\""), "{claimed}");
+    let lenient = ImportOptions {
+        policy: Policy {
+            allow_unsigned_imports: true,
+            ..test_key_policy()
+        },
+        ..ImportOptions::default()
+    };
+    let imported = import_bytes("claims.json", claimed.as_bytes(), &lenient).unwrap();
+    assert_eq!(imported.profile.signed_by, None);
+    assert!(matches!(
+        imported.report.get("signed_by"),
+        Some(corridor_profile::Outcome::NotMapped { .. })
+    ));
+    // Exports and backups do not carry it either.
+    assert!(!corridor_profile::to_json_export(&signed, false).contains("signed_by"));
+    let backup = corridor_profile::backup_json(std::slice::from_ref(&signed));
+    let restored = corridor_profile::read_backup("backup.json", backup.as_bytes()).unwrap();
+    assert_eq!(restored[0].signed_by, None);
+}
+
+#[test]
+fn editing_a_field_it_controls_ends_the_signature_and_renaming_does_not() {
+    let options = ImportOptions {
+        policy: test_key_policy(),
+        ..ImportOptions::default()
+    };
+    let signed = import_file(&data("valid/signed-psk.json"), &options)
+        .unwrap()
+        .profile;
+    let renamed =
+        corridor_profile::apply_edit("p", &signed, &serde_json::json!({ "name": "Mine" })).unwrap();
+    assert!(renamed.profile.signed_by.is_some());
+    let moved = corridor_profile::apply_edit(
+        "p",
+        &signed,
+        &serde_json::json!({ "gateway": { "port": 4500 } }),
+    )
+    .unwrap();
+    assert_eq!(moved.profile.signed_by, None);
+    assert_eq!(moved.changed, ["gateway.port", "signed_by"]);
+    let err = corridor_profile::apply_edit(
+        "p",
+        &signed,
+        &serde_json::json!({ "signed_by": { "signer": "Someone else", "fingerprint": "SHA256:x" } }),
+    )
+    .unwrap_err();
+    assert_eq!(err.field(), Some("signed_by"), "{err}");
+}

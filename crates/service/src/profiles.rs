@@ -120,9 +120,34 @@ impl Profiles {
         if owner == Owner::Managed {
             return Ok(());
         }
-        corridor_profile::enforce(&self.policy.get(), &profile.name, profile)
-            .map(|_| ())
-            .map_err(|e| reply(ErrorCode::InvalidProfile, e.to_string()))
+        let policy = self.policy.get();
+        corridor_profile::enforce(&policy, &profile.name, profile)
+            .map_err(|e| reply(ErrorCode::InvalidProfile, e.to_string()))?;
+        // A policy that takes only signed imports also holds for profiles imported
+        // before it was set, or whose signer it no longer trusts.
+        let trusted = |fingerprint: &str| {
+            policy
+                .trusted_signers
+                .iter()
+                .any(|t| corridor_profile::signed::fingerprint(&t.public_key.0) == fingerprint)
+        };
+        if !policy.allow_unsigned_imports
+            && !profile
+                .signed_by
+                .as_ref()
+                .is_some_and(|s| trusted(&s.fingerprint))
+        {
+            return Err(reply(
+                ErrorCode::InvalidProfile,
+                format!(
+                    "\"{}\" was not imported from a file signed by a key this computer trusts, \
+                     and the administrator's policy now takes signed profiles only; import \
+                     IT's signed copy again",
+                    profile.name
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn user_store(&self, uid: u32) -> Result<Store, ErrorReply> {

@@ -287,3 +287,72 @@ fn an_edit_cannot_bring_in_what_an_import_would_refuse() {
     let (_, changed) = s.profiles.edit(&alice, &name, &legacy).unwrap();
     assert_eq!(changed, vec!["proposals.ike".to_string()]);
 }
+
+#[test]
+fn a_policy_that_takes_signed_profiles_only_also_holds_for_profiles_stored_before() {
+    let s = setup();
+    let alice = caller(1000);
+    let admin = caller(0);
+    // Imported while unsigned imports were allowed, and signed by a then untrusted key.
+    s.profiles
+        .import(&alice, "eap.sswan", &sample("valid/eap.sswan"), false)
+        .unwrap();
+    s.profiles
+        .import(
+            &alice,
+            "signed-psk.json",
+            &sample("valid/signed-psk.json"),
+            false,
+        )
+        .unwrap();
+    let strict = Policy {
+        allow_unsigned_imports: false,
+        trusted_signers: vec![test_key()],
+        ..Policy::default()
+    };
+    s.profiles.policy().set(&admin, strict).unwrap();
+    assert_eq!(s.profiles.list(&alice).unwrap().len(), 2);
+    for summary in s.profiles.list(&alice).unwrap() {
+        let (found, owner) = s.profiles.find(&alice, &summary.id.to_string()).unwrap();
+        let err = s.profiles.check_policy(owner, &found.profile).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidProfile);
+        assert!(
+            err.message.contains("signed profiles only"),
+            "{}",
+            err.message
+        );
+    }
+
+    // IT's signed copy, imported again now that its key is trusted, may connect; a
+    // change to a field IT set ends that.
+    let (summary, _) = s
+        .profiles
+        .import(
+            &alice,
+            "signed-psk.json",
+            &sample("valid/signed-psk.json"),
+            true,
+        )
+        .unwrap();
+    let id = summary.id.to_string();
+    let (found, owner) = s.profiles.find(&alice, &id).unwrap();
+    s.profiles.check_policy(owner, &found.profile).unwrap();
+    let err = s
+        .profiles
+        .edit(
+            &alice,
+            &id,
+            &serde_json::json!({ "gateway": { "port": 4500 } }),
+        )
+        .unwrap_err();
+    assert!(
+        err.message.contains("signed profiles only"),
+        "{}",
+        err.message
+    );
+    let (_, changed) = s
+        .profiles
+        .edit(&alice, &id, &serde_json::json!({ "name": "My corp PSK" }))
+        .unwrap();
+    assert_eq!(changed, ["name"]);
+}
