@@ -131,6 +131,36 @@ async fn ask(conn: &mut Connection<UnixStream>, request: Request) -> Outcome {
     }
 }
 
+/// What the reconnection tests start from: a lab from `config`, the client's network
+/// state before anything ran, the service on its thread (its socket and run directory
+/// in `dir`), and the lab's Corridor profile imported and connected.
+struct ConnectedLab {
+    lab: Lab,
+    before: Vec<String>,
+    dir: tempfile::TempDir,
+    daemon: Daemon,
+}
+
+fn connected_lab(config: LabConfig) -> ConnectedLab {
+    let lab = match Lab::start(config) {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
+    };
+    let before = snapshot(&lab);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_service(&lab, dir.path());
+    let socket = daemon.socket.clone();
+    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
+    let (code, out, err) = corridor(&socket, &["connect", &id], "");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    ConnectedLab {
+        lab,
+        before,
+        dir,
+        daemon,
+    }
+}
+
 /// Imports `file` into the service with `corridor profile import`; returns its id.
 fn import_profile(socket: &Path, file: &Path) -> String {
     let (code, out, err) = corridor(socket, &["profile", "import", file.to_str().unwrap()], "");
@@ -505,17 +535,13 @@ fn a_certificate_profile_imported_through_the_service_connects_and_follows_a_new
 /// service connects again as soon as the gateway answers.
 #[test]
 fn the_service_is_back_soon_after_a_killed_gateway_returns() {
-    let mut lab = match Lab::start(LabConfig::new(Scenario::Psk)) {
-        Ok(lab) => lab,
-        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
-    };
-    let before = snapshot(&lab);
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = start_service(&lab, dir.path());
+    let ConnectedLab {
+        mut lab,
+        before,
+        dir: _dir,
+        daemon,
+    } = connected_lab(LabConfig::new(Scenario::Psk));
     let socket = daemon.socket.clone();
-    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
-    let (code, out, err) = corridor(&socket, &["connect", &id], "");
-    assert_eq!(code, Some(0), "{out}\n{err}");
 
     // Steady traffic, as an employee's machine always has.
     let lan = lab.lan_host_addr().to_string();
@@ -634,17 +660,13 @@ fn a_group_member_connects_a_managed_profile_but_cannot_change_it_or_read_its_se
 /// 30 s (the tunnel stays up or recovers by itself).
 #[test]
 fn the_service_rides_out_a_link_outage_and_heavy_loss() {
-    let lab = match Lab::start(LabConfig::new(Scenario::Psk)) {
-        Ok(lab) => lab,
-        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
-    };
-    let before = snapshot(&lab);
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = start_service(&lab, dir.path());
+    let ConnectedLab {
+        lab,
+        before,
+        dir: _dir,
+        daemon,
+    } = connected_lab(LabConfig::new(Scenario::Psk));
     let socket = daemon.socket.clone();
-    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
-    let (code, out, err) = corridor(&socket, &["connect", &id], "");
-    assert_eq!(code, Some(0), "{out}\n{err}");
     let lan = lab.lan_host_addr().to_string();
     let mut ping = lab
         .command(Host::Client, "ping")
@@ -706,17 +728,13 @@ fn a_full_tunnel_leaks_nothing_while_it_reconnects() {
     // Behind the NAT router, as at home: the internet is beyond the client's own link
     // (hosts on that link stay reachable directly, by design).
     let config = LabConfig::new(Scenario::Psk).nat(true).full_tunnel(true);
-    let mut lab = match Lab::start(config) {
-        Ok(lab) => lab,
-        Err(e) => panic!("could not start the lab (root and the lab packages are needed): {e:#}"),
-    };
-    let before = snapshot(&lab);
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = start_service(&lab, dir.path());
+    let ConnectedLab {
+        mut lab,
+        before,
+        dir,
+        daemon,
+    } = connected_lab(config);
     let socket = daemon.socket.clone();
-    let id = import_profile(&socket, &lab.write_corridor_profile().unwrap());
-    let (code, out, err) = corridor(&socket, &["connect", &id], "");
-    assert_eq!(code, Some(0), "{out}\n{err}");
 
     let gateway = lab.gateway_addr().to_string();
     let pcap = dir.path().join("leaks.pcapng");

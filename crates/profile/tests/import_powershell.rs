@@ -3,29 +3,9 @@
 
 mod common;
 
-use common::{data, no_password, with_password};
-use corridor_profile::model::{AuthMethod, IpNet, TunnelMode};
-use corridor_profile::{
-    ImportOptions, ImportReport, Outcome, SourceFormat, import_bytes, import_file,
-};
-
-fn net(s: &str) -> IpNet {
-    s.parse().unwrap()
-}
-
-fn mapped(report: &ImportReport, key: &str) -> (String, Option<String>) {
-    match report.get(key) {
-        Some(Outcome::Mapped { to, note }) => (to.clone(), note.clone()),
-        other => panic!("{key}: {other:?}"),
-    }
-}
-
-fn not_mapped(report: &ImportReport, key: &str) -> String {
-    match report.get(key) {
-        Some(Outcome::NotMapped { reason }) => reason.clone(),
-        other => panic!("{key}: {other:?}"),
-    }
-}
+use common::{data, mapped, net, no_password, not_mapped, with_password};
+use corridor_profile::model::{AuthMethod, TunnelMode};
+use corridor_profile::{ImportOptions, Outcome, SourceFormat, import_bytes, import_file};
 
 fn script_error(text: &str) -> String {
     import_bytes("vpn.ps1", text.as_bytes(), &no_password())

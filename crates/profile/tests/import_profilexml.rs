@@ -5,27 +5,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{data, no_password, with_password};
-use corridor_profile::model::{AuthMethod, CertificateSource, IpNet, TunnelMode};
-use corridor_profile::{ImportOptions, ImportReport, Outcome, SourceFormat, import_file};
-
-fn net(s: &str) -> IpNet {
-    s.parse().unwrap()
-}
-
-fn mapped(report: &ImportReport, key: &str) -> (String, Option<String>) {
-    match report.get(key) {
-        Some(Outcome::Mapped { to, note }) => (to.clone(), note.clone()),
-        other => panic!("{key}: {other:?}"),
-    }
-}
-
-fn not_mapped(report: &ImportReport, key: &str) -> String {
-    match report.get(key) {
-        Some(Outcome::NotMapped { reason }) => reason.clone(),
-        other => panic!("{key}: {other:?}"),
-    }
-}
+use common::{data, mapped, net, no_password, not_mapped, with_password};
+use corridor_profile::model::{AuthMethod, CertificateSource, TunnelMode};
+use corridor_profile::{ImportOptions, Outcome, SourceFormat, import_file};
 
 fn error(rel: &str) -> String {
     import_file(&data(rel), &no_password())
