@@ -6,14 +6,14 @@
 use std::time::Duration;
 
 use anyhow::anyhow;
-use corridor_ipc::{ConnectSecrets, ConnectionState, Event, Reply, Request, ServerMessage};
+use corridor_ipc::{ConnectSecrets, ConnectionState, Event, Reply, Request};
 use corridor_model::{Profile, Secret};
 
 use crate::Failure;
 use crate::args::{ConnectArgs, DisconnectArgs};
 use crate::diagnose::prompt;
-use crate::keychain::{self, Kind};
-use crate::service_cmd::{Client, ask, describe, open, print, runtime};
+use crate::service_cmd::{Client, ask, describe, failure, open, print, runtime};
+use corridor_client::keychain::{self, Kind};
 
 /// Where a secret came from: remembering one that came from the keychain again is
 /// pointless.
@@ -166,7 +166,7 @@ async fn follow(conn: &mut Client, profile: &Profile, timeout: Duration) -> Resu
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let message = tokio::select! {
-            m = conn.recv::<ServerMessage>() => m,
+            event = conn.next_event() => event,
             () = tokio::time::sleep_until(deadline) => {
                 return Err(Failure::Conflict(anyhow!(
                     "“{}” is not connected after {} s; it goes on trying (see `corridor status`, \
@@ -177,12 +177,10 @@ async fn follow(conn: &mut Client, profile: &Profile, timeout: Duration) -> Resu
             }
         };
         let status = match message {
-            Ok(Some(ServerMessage::Event {
-                event: Event::State { status },
-            })) if status.profile.id == profile.id => status,
+            Ok(Some(Event::State { status })) if status.profile.id == profile.id => status,
             Ok(Some(_)) => continue,
             Ok(None) => return Err(Failure::Conflict(anyhow!("the service stopped"))),
-            Err(e) => return Err(Failure::System(anyhow!(e))),
+            Err(e) => return Err(failure(e)),
         };
         match status.state {
             ConnectionState::Connected => return print(&describe(&status)),

@@ -7,7 +7,6 @@
 mod args;
 mod connect_cmd;
 mod diagnose;
-mod keychain;
 mod pidfile;
 mod policy_cmd;
 mod profile_cmd;
@@ -67,7 +66,7 @@ fn main() -> ExitCode {
                         | args::ProfileCommand::PublicKey { .. }
                 ) =>
         {
-            profile_service::run(command, profile_cmd::read_profile_for_service)
+            profile_service::run(command, profile_cmd::import_options)
         }
         Command::Profile(command) => profile_cmd::run(cli.profiles_dir, command),
         Command::Diagnose(args) => diagnose::run(cli.profiles_dir, args),

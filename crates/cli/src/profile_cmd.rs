@@ -241,13 +241,6 @@ pub(crate) fn read_profile(file: &std::path::Path, args: &ImportArgs) -> Result<
 
 /// Reads and checks a profile file on its way to the service, whose policy decides
 /// about signatures and legacy algorithms: here nothing is refused for them.
-pub(crate) fn read_profile_for_service(
-    file: &std::path::Path,
-    args: &ImportArgs,
-) -> Result<Imported, Failure> {
-    read_with_policy(file, args, permissive())
-}
-
 /// A policy that refuses nothing (for checks whose policy is applied elsewhere).
 fn permissive() -> Policy {
     Policy {
@@ -262,6 +255,15 @@ fn read_with_policy(
     args: &ImportArgs,
     policy: Policy,
 ) -> Result<Imported, Failure> {
+    let options = ImportOptions {
+        policy,
+        ..import_options(args)?
+    };
+    import_file(file, &options).map_err(|e| Failure::BadInput(anyhow!(e)))
+}
+
+/// The import options the command line gives (the policy is the caller's to set).
+pub(crate) fn import_options(args: &ImportArgs) -> Result<ImportOptions, Failure> {
     let p12_password = if args.p12_password_stdin {
         Some(read_password_line().map_err(Failure::System)?)
     } else {
@@ -278,9 +280,9 @@ fn read_with_policy(
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
             .collect(),
         name: args.name.clone(),
-        policy,
+        policy: Policy::default(),
     };
-    import_file(file, &options).map_err(|e| Failure::BadInput(anyhow!(e)))
+    Ok(options)
 }
 
 fn read_key(key: &std::path::Path) -> Result<Vec<u8>, Failure> {

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use corridor_ipc::{ProfileSummary, Reply, Request};
-use corridor_model::{Base64Bytes, Blob, CertificateSource, ClientCertificate, Profile};
-use corridor_profile::{to_json, to_json_redacted};
+use corridor_model::Base64Bytes;
+use corridor_profile::to_json_redacted;
 use serde_json::json;
 
 use crate::Failure;
@@ -30,7 +30,9 @@ fn socket() -> PathBuf {
 /// Runs a profile command against the service (`validate` never reaches here).
 pub(crate) fn run(
     command: ProfileCommand,
-    read: impl FnOnce(&Path, &crate::args::ImportArgs) -> Result<corridor_profile::Imported, Failure>,
+    options_for: impl FnOnce(
+        &crate::args::ImportArgs,
+    ) -> Result<corridor_profile::ImportOptions, Failure>,
 ) -> Result<(), Failure> {
     match command {
         ProfileCommand::Import {
@@ -40,31 +42,15 @@ pub(crate) fn run(
             options,
             json,
         } => {
-            let imported = read(&file, &options)?;
-            let mut profile = imported.profile;
-            embed_files(&mut profile)?;
-            let file_name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "profile".to_string());
-            // A signed file goes as it is: its signature covers those bytes, and the
-            // service checks it against the computer's policy.
-            let raw = std::fs::read(&file).ok();
-            let is_signed = raw
-                .as_deref()
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .is_some_and(corridor_profile::is_envelope);
-            let request = match raw {
-                Some(raw) if is_signed => Request::ImportProfile {
-                    file_name: file_name.clone(),
-                    contents: Base64Bytes(raw),
-                    replace,
-                },
-                _ => Request::ImportProfile {
-                    file_name: format!("{file_name} (as a Corridor profile)"),
-                    contents: Base64Bytes(to_json(&profile).into_bytes()),
-                    replace,
-                },
+            let prepared = corridor_client::import::prepare(&file, &options_for(&options)?)
+                .map_err(|e| Failure::BadInput(anyhow!(e)))?;
+            let is_signed = prepared.signed;
+            let imported = prepared.local;
+            let request = Request::ImportProfile {
+                file_name: prepared.file_name,
+                contents: Base64Bytes(prepared.request_contents),
+                replace,
+                dry_run: false,
             };
             let reply = exchange(request)?;
             let Reply::Imported {
@@ -254,42 +240,6 @@ fn listing(profiles: &[ProfileSummary]) -> String {
         .join("\n")
 }
 
-/// Replaces every file reference the service would refuse with the file's contents,
-/// read now with the caller's rights.
-fn embed_files(profile: &mut Profile) -> Result<(), Failure> {
-    for ca in &mut profile.trust.ca {
-        if let CertificateSource::File(path) = ca {
-            let bytes = read(path, "trust.ca")?;
-            *ca = match String::from_utf8(bytes) {
-                Ok(text) if text.contains("-----BEGIN") => CertificateSource::Pem(text),
-                Ok(text) => CertificateSource::Der(Base64Bytes(text.into_bytes())),
-                Err(e) => CertificateSource::Der(Base64Bytes(e.into_bytes())),
-            };
-        }
-    }
-    match &mut profile.auth.client_certificate {
-        Some(ClientCertificate::Pkcs12(blob)) => {
-            if let Blob::File(path) = blob {
-                *blob = Blob::Base64(Base64Bytes(read(path, "auth.client_certificate")?));
-            }
-        }
-        Some(ClientCertificate::Pem(_)) => {
-            return Err(Failure::BadInput(anyhow!(
-                "auth.client_certificate.pem: a PEM private key stays a file and cannot be \
-                 handed to the service; convert the certificate and key to PKCS#12 \
-                 (openssl pkcs12 -export) and refer to that"
-            )));
-        }
-        None => {}
-    }
-    Ok(())
-}
-
-fn read(path: &Path, field: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|e| Failure::System(anyhow!("{field}: cannot read {}: {e}", path.display())))
-}
-
 /// What became of the passwords the imported file carried: kept in the user's keychain
 /// (with `--remember`, under the stored profile's id, where `corridor connect` looks),
 /// or left out with a note. Profiles themselves never hold passwords.
@@ -298,7 +248,7 @@ fn carried_secrets(
     secrets: &corridor_profile::ImportedSecrets,
     remember: bool,
 ) -> String {
-    use crate::keychain::{self, Kind};
+    use corridor_client::keychain::{self, Kind};
     let carried = [
         (Kind::Password, "EAP password", &secrets.eap_password),
         (

@@ -5,17 +5,13 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::anyhow;
-use corridor_ipc::connection::Connection;
-use corridor_ipc::{
-    ClientHello, ClientMessage, ConnectionState, ConnectionStatus, Event, LogLevel, LogLine,
-    Outcome, PROTOCOL_VERSION, Reply, Request, ServerMessage,
-};
-use tokio::net::UnixStream;
+use corridor_client::ClientError;
+use corridor_ipc::{ConnectionState, ConnectionStatus, Event, LogLevel, LogLine, Reply, Request};
 
 use crate::Failure;
 use crate::args::{LevelArg, LogsArgs, StatusArgs};
 
-pub(crate) type Client = Connection<UnixStream>;
+pub(crate) use corridor_client::Client;
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
@@ -26,70 +22,30 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 /// Opens the socket and exchanges hellos; errors say what to do about them.
 pub(crate) async fn open(socket: &Path) -> Result<Client, Failure> {
-    let stream = UnixStream::connect(socket).await.map_err(|e| {
-        let hint = match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
-                "the Corridor service is not running (start it with `systemctl start corridord`)"
-                    .to_string()
-            }
-            std::io::ErrorKind::PermissionDenied => {
-                "you may not use the Corridor service: ask an administrator to add you to the \
-                 `corridor` group"
-                    .to_string()
-            }
-            _ => e.to_string(),
-        };
-        Failure::Conflict(anyhow!("{}: {hint}", socket.display()))
-    })?;
-    let mut conn = Connection::new(stream);
-    conn.send(&ClientMessage::Hello(ClientHello {
-        protocol: PROTOCOL_VERSION,
-        client: format!("corridor {}", env!("CARGO_PKG_VERSION")),
-    }))
-    .await
-    .map_err(|e| Failure::System(anyhow!(e)))?;
-    match conn.recv::<ServerMessage>().await {
-        Ok(Some(ServerMessage::Hello(_))) => Ok(conn),
-        Ok(Some(ServerMessage::Goodbye { error })) => Err(Failure::Conflict(anyhow!(
-            "the service refused: {}",
-            error.message
-        ))),
-        Ok(other) => Err(Failure::System(anyhow!(
-            "the service answered the hello with {other:?}"
-        ))),
-        Err(e) => Err(Failure::System(anyhow!(e))),
-    }
+    let program = format!("corridor {}", env!("CARGO_PKG_VERSION"));
+    Client::open(socket, &program)
+        .await
+        .map(|(client, _hello)| client)
+        .map_err(failure)
 }
 
-/// Sends `request` and waits for its answer (events in between are skipped).
+/// Sends `request` and waits for its answer (events in between are kept for later).
 pub(crate) async fn ask(conn: &mut Client, request: Request) -> Result<Reply, Failure> {
-    conn.send(&ClientMessage::Request { id: 1, request })
-        .await
-        .map_err(|e| Failure::System(anyhow!(e)))?;
-    loop {
-        match conn.recv::<ServerMessage>().await {
-            Ok(Some(ServerMessage::Response { outcome, .. })) => {
-                return match *outcome {
-                    Outcome::Ok { reply } => Ok(reply),
-                    Outcome::Error { error } => {
-                        Err(Failure::Conflict(anyhow!("{}", error.message)))
-                    }
-                };
-            }
-            Ok(Some(ServerMessage::Event { .. })) => {}
-            Ok(Some(ServerMessage::Goodbye { error })) => {
-                return Err(Failure::Conflict(anyhow!(
-                    "the service closed: {}",
-                    error.message
-                )));
-            }
-            Ok(Some(ServerMessage::Hello(_))) | Ok(None) => {
-                return Err(Failure::System(anyhow!(
-                    "the service closed the connection"
-                )));
-            }
-            Err(e) => return Err(Failure::System(anyhow!(e))),
+    conn.ask(request).await.map_err(failure)
+}
+
+/// The failure a client error makes: the service's refusal and an unreachable service
+/// are the user's to resolve (exit 1); a broken conversation is the system's.
+pub(crate) fn failure(e: ClientError) -> Failure {
+    match e {
+        ClientError::Unavailable { .. } => Failure::Conflict(anyhow!("{e}")),
+        ClientError::Refused(ref reply)
+            if reply.code == corridor_ipc::ErrorCode::UnsupportedVersion =>
+        {
+            Failure::Conflict(anyhow!("the service refused: {e}"))
         }
+        ClientError::Refused(_) => Failure::Conflict(anyhow!("{e}")),
+        ClientError::Protocol(_) => Failure::System(anyhow!(e)),
     }
 }
 
@@ -212,13 +168,11 @@ pub(crate) fn logs(args: &LogsArgs) -> Result<(), Failure> {
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => return Ok(()),
-                message = conn.recv::<ServerMessage>() => match message {
-                    Ok(Some(ServerMessage::Event { event: Event::Log { line } })) => {
-                        print(&log_line(&line))?;
-                    }
+                event = conn.next_event() => match event {
+                    Ok(Some(Event::Log { line })) => print(&log_line(&line))?,
                     Ok(Some(_)) => {}
                     Ok(None) => return Err(Failure::Conflict(anyhow!("the service stopped"))),
-                    Err(e) => return Err(Failure::System(anyhow!(e))),
+                    Err(e) => return Err(failure(e)),
                 },
             }
         }

@@ -102,6 +102,11 @@ pub enum Request {
         contents: Base64Bytes,
         /// Replace a profile with the same id instead of refusing.
         replace: bool,
+        /// Check everything an import checks (format, policy, a profile with the same
+        /// id or name) and answer with the report, but save nothing: the preview a
+        /// client shows before the user confirms.
+        #[serde(default)]
+        dry_run: bool,
     },
     /// Removes one of the caller's profiles.
     RemoveProfile {
@@ -220,7 +225,7 @@ pub enum Reply {
     },
     /// For [`Request::ImportProfile`].
     Imported {
-        /// The stored profile.
+        /// The stored profile (for a dry run: the profile as it would be stored).
         profile: ProfileSummary,
         /// Every source key and what became of it.
         report: Vec<ImportNote>,

@@ -51,6 +51,7 @@ fn golden_client_messages() {
                 file_name: "office.sswan".into(),
                 contents: corridor_model::Base64Bytes(b"{}".to_vec()),
                 replace: false,
+                dry_run: false,
             },
         }),
         json!({"type": "request", "id": 8, "request": {

@@ -212,10 +212,49 @@ impl Store {
         pick(folded).unwrap_or_else(|| Err(StoreError::NotFound(query.to_string())))
     }
 
+    /// Whether [`Store::save`] would accept `profile` in `mode`, without writing: the
+    /// same validation and the same conflicts (a profile with this id, or another with
+    /// this name, for [`SaveMode::CreateNew`]).
+    ///
+    /// # Errors
+    /// As [`Store::save`], but never a write error.
+    pub fn check_save(&self, profile: &Profile, mode: SaveMode) -> Result<(), StoreError> {
+        validate(&format!("profile \"{}\"", profile.name), profile)?;
+        if mode != SaveMode::CreateNew {
+            return Ok(());
+        }
+        let listing = self.list()?;
+        if let Some(existing) = listing.profiles.iter().find(|s| s.profile.id == profile.id) {
+            return Err(StoreError::DuplicateId {
+                id: profile.id,
+                name: existing.profile.name.clone(),
+            });
+        }
+        if self.path_for(profile.id).exists() {
+            // A damaged file holds this id; do not overwrite it silently.
+            return Err(StoreError::DuplicateId {
+                id: profile.id,
+                name: "(unreadable file)".to_string(),
+            });
+        }
+        let lower = profile.name.to_lowercase();
+        if let Some(existing) = listing
+            .profiles
+            .iter()
+            .find(|s| s.profile.id != profile.id && s.profile.name.to_lowercase() == lower)
+        {
+            return Err(StoreError::DuplicateName {
+                name: existing.profile.name.clone(),
+                id: existing.profile.id,
+            });
+        }
+        Ok(())
+    }
+
     /// Validates and writes a profile atomically. With [`SaveMode::CreateNew`] a profile
     /// with the same id or name (ignoring case) is an error and nothing is written.
     pub fn save(&self, profile: &Profile, mode: SaveMode) -> Result<Saved, StoreError> {
-        validate(&format!("profile \"{}\"", profile.name), profile)?;
+        self.check_save(profile, mode)?;
         let path = self.path_for(profile.id);
         let listing = self.list()?;
         let same_id = listing.profiles.iter().find(|s| s.profile.id == profile.id);
@@ -225,27 +264,6 @@ impl Store {
             .iter()
             .filter(|s| s.profile.id != profile.id && s.profile.name.to_lowercase() == lower)
             .collect();
-        if mode == SaveMode::CreateNew {
-            if let Some(existing) = same_id {
-                return Err(StoreError::DuplicateId {
-                    id: profile.id,
-                    name: existing.profile.name.clone(),
-                });
-            }
-            if path.exists() {
-                // A damaged file holds this id; do not overwrite it silently.
-                return Err(StoreError::DuplicateId {
-                    id: profile.id,
-                    name: "(unreadable file)".to_string(),
-                });
-            }
-            if let Some(existing) = same_name.first() {
-                return Err(StoreError::DuplicateName {
-                    name: existing.profile.name.clone(),
-                    id: existing.profile.id,
-                });
-            }
-        }
         self.write_atomic(&path, to_json(profile).as_bytes())?;
         let mut replaced: Vec<(Uuid, String)> = same_id
             .map(|s| (s.profile.id, s.profile.name.clone()))

@@ -273,6 +273,34 @@ impl Profiles {
         contents: &[u8],
         replace: bool,
     ) -> Result<(ProfileSummary, Vec<ImportNote>), ErrorReply> {
+        self.import_checked(caller, file_name, contents, replace, false)
+    }
+
+    /// Checks `contents` exactly as [`Profiles::import`] does (format, policy, a
+    /// managed profile with the same id, the caller's profiles with the same id or
+    /// name) and answers the same, but saves nothing: the preview a client shows before
+    /// the user confirms.
+    ///
+    /// # Errors
+    /// As [`Profiles::import`].
+    pub fn preview_import(
+        &self,
+        caller: &Caller,
+        file_name: &str,
+        contents: &[u8],
+        replace: bool,
+    ) -> Result<(ProfileSummary, Vec<ImportNote>), ErrorReply> {
+        self.import_checked(caller, file_name, contents, replace, true)
+    }
+
+    fn import_checked(
+        &self,
+        caller: &Caller,
+        file_name: &str,
+        contents: &[u8],
+        replace: bool,
+        dry_run: bool,
+    ) -> Result<(ProfileSummary, Vec<ImportNote>), ErrorReply> {
         authorize(caller, Action::ImportOwn)?;
         // A signed profile's file is checked as well (without its signature: that is the
         // import's job, and a reference is refused either way).
@@ -315,9 +343,13 @@ impl Profiles {
         } else {
             SaveMode::CreateNew
         };
-        self.user_store(caller.uid)?
-            .save(&imported.profile, mode)
-            .map_err(|e| store_error(&e))?;
+        let store = self.user_store(caller.uid)?;
+        if dry_run {
+            store.check_save(&imported.profile, mode)
+        } else {
+            store.save(&imported.profile, mode).map(|_| ())
+        }
+        .map_err(|e| store_error(&e))?;
         let report = imported
             .report
             .entries

@@ -343,11 +343,22 @@ async fn handle(service: &Service, caller: &Caller, request: Request) -> Outcome
             file_name,
             contents,
             replace,
-        } => service
-            .profiles
-            .import(caller, &file_name, contents.as_slice(), replace)
-            .map(|(profile, report)| {
-                tracing::info!(who = %caller.describe(), id = %profile.id, "imported a profile");
+            dry_run,
+        } => if dry_run {
+            service
+                .profiles
+                .preview_import(caller, &file_name, contents.as_slice(), replace)
+        } else {
+            service
+                .profiles
+                .import(caller, &file_name, contents.as_slice(), replace)
+        }
+        .map(|(profile, report)| {
+                if dry_run {
+                    tracing::debug!(who = %caller.describe(), id = %profile.id, "checked a profile for import");
+                } else {
+                    tracing::info!(who = %caller.describe(), id = %profile.id, "imported a profile");
+                }
                 Reply::Imported { profile, report }
             }),
         Request::RemoveProfile { profile } => {

@@ -161,6 +161,7 @@ async fn profiles_over_ipc_and_events_to_subscribers() {
             file_name: "corridor-psk.json".into(),
             contents: corridor_model::Base64Bytes(sample("corridor-psk.json")),
             replace: false,
+            dry_run: false,
         },
     )
     .await

@@ -105,6 +105,7 @@ async fn a_service_killed_mid_connection_restores_the_network_at_its_next_start(
             file_name: "lab.json".into(),
             contents: Base64Bytes(profile),
             replace: false,
+            dry_run: false,
         },
     )
     .await

@@ -5,6 +5,9 @@
 //! them here and hands them over for one connection.
 //!
 //! `CORRIDOR_KEYCHAIN=secret-service|keyutils` picks the Linux store explicitly.
+//!
+//! Every call blocks (the Secret Service is asked over D-Bus): async code calls them
+//! from a blocking task (`tokio::task::spawn_blocking`), never on a runtime worker.
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,7 +16,7 @@ use keyring_core::{CredentialStore, Entry};
 
 /// Which secret of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// The EAP password.
     Password,
     /// The client certificate's (PKCS#12) password.
@@ -89,7 +92,7 @@ fn entry(profile: Uuid, kind: Kind) -> Result<Entry, String> {
 
 /// The remembered secret, if there is one. A keychain that cannot be reached counts as
 /// empty (the caller asks instead) and is mentioned at debug level only.
-pub(crate) fn get(profile: Uuid, kind: Kind) -> Option<Secret> {
+pub fn get(profile: Uuid, kind: Kind) -> Option<Secret> {
     match entry(profile, kind).and_then(|e| e.get_password().map_err(|e| e.to_string())) {
         Ok(text) => Some(Secret::new(text)),
         Err(_) => None,
@@ -100,14 +103,14 @@ pub(crate) fn get(profile: Uuid, kind: Kind) -> Option<Secret> {
 ///
 /// # Errors
 /// The keychain refused, in words for the user.
-pub(crate) fn set(profile: Uuid, kind: Kind, secret: &Secret) -> Result<(), String> {
+pub fn set(profile: Uuid, kind: Kind, secret: &Secret) -> Result<(), String> {
     entry(profile, kind)?
         .set_password(secret.expose())
         .map_err(|e| format!("the keychain refused to store the {}: {e}", kind.label()))
 }
 
 /// Forgets both secrets of `profile`; returns how many were there.
-pub(crate) fn forget(profile: Uuid) -> usize {
+pub fn forget(profile: Uuid) -> usize {
     [Kind::Password, Kind::KeyPassphrase]
         .into_iter()
         .filter(|kind| {
