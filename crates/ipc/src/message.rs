@@ -104,8 +104,9 @@ pub enum Request {
         replace: bool,
         /// Check everything an import checks (format, policy, a profile with the same
         /// id or name) and answer with the report, but save nothing: the preview a
-        /// client shows before the user confirms.
-        #[serde(default)]
+        /// client shows before the user confirms. Left out of the JSON when false, as
+        /// older clients send it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         dry_run: bool,
     },
     /// Removes one of the caller's profiles.

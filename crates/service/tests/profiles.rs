@@ -97,6 +97,49 @@ fn each_user_sees_their_own_profiles_and_the_managed_ones() {
 }
 
 #[test]
+fn an_import_preview_reports_and_checks_like_an_import_but_saves_nothing() {
+    let s = setup();
+    let alice = caller(1000);
+    let (previewed, preview_report) = s
+        .profiles
+        .preview_import(&alice, "eap.sswan", &sample("eap.sswan"), false)
+        .unwrap();
+    assert!(
+        s.profiles.list(&alice).unwrap().is_empty(),
+        "a preview saved a profile"
+    );
+    let (imported, report) = s
+        .profiles
+        .import(&alice, "eap.sswan", &sample("eap.sswan"), false)
+        .unwrap();
+    assert_eq!(previewed, imported);
+    assert_eq!(preview_report, report);
+
+    // Once saved, a preview without replacing names the conflict the import would hit;
+    // with replacing it passes, and the stored profile stays as it was.
+    let err = s
+        .profiles
+        .preview_import(&alice, "eap.sswan", &sample("eap.sswan"), false)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
+    s.profiles
+        .preview_import(&alice, "eap.sswan", &sample("eap.sswan"), true)
+        .unwrap();
+    assert_eq!(s.profiles.list(&alice).unwrap().len(), 1);
+
+    // A file the import refuses is refused by the preview with the same words.
+    let preview_err = s
+        .profiles
+        .preview_import(&alice, "bad.sswan", b"{not json", false)
+        .unwrap_err();
+    let import_err = s
+        .profiles
+        .import(&alice, "bad.sswan", b"{not json", false)
+        .unwrap_err();
+    assert_eq!(preview_err, import_err);
+}
+
+#[test]
 fn managed_profiles_are_listed_for_everyone_and_removed_by_root_only() {
     let s = setup();
     // IT installs a profile by placing it in the managed directory.
