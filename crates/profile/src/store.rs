@@ -223,7 +223,12 @@ impl Store {
         if mode != SaveMode::CreateNew {
             return Ok(());
         }
-        let listing = self.list()?;
+        self.refuse_clash(&self.list()?, profile)
+    }
+
+    /// The [`SaveMode::CreateNew`] rule: no stored profile (nor a damaged file) with
+    /// `profile`'s id, and no other with its name, ignoring case.
+    fn refuse_clash(&self, listing: &Listing, profile: &Profile) -> Result<(), StoreError> {
         if let Some(existing) = listing.profiles.iter().find(|s| s.profile.id == profile.id) {
             return Err(StoreError::DuplicateId {
                 id: profile.id,
@@ -312,28 +317,7 @@ impl Store {
                     && profiles.iter().all(|p| p.id != s.profile.id)
             });
             if mode == SaveMode::CreateNew {
-                if let Some(existing) = same_id {
-                    return Err(StoreError::DuplicateId {
-                        id: profile.id,
-                        name: existing.profile.name.clone(),
-                    });
-                }
-                if self.path_for(profile.id).exists() {
-                    return Err(StoreError::DuplicateId {
-                        id: profile.id,
-                        name: "(unreadable file)".to_string(),
-                    });
-                }
-                if let Some(existing) = listing
-                    .profiles
-                    .iter()
-                    .find(|s| s.profile.name.to_lowercase() == lower)
-                {
-                    return Err(StoreError::DuplicateName {
-                        name: existing.profile.name.clone(),
-                        id: existing.profile.id,
-                    });
-                }
+                self.refuse_clash(&listing, profile)?;
             } else {
                 if let Some(existing) = same_id {
                     replaced.push((existing.profile.id, existing.profile.name.clone()));
