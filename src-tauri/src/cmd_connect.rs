@@ -43,28 +43,40 @@ fn gather(
 ) -> Result<Gathered, UiError> {
     let mut out = Gathered::default();
     if profile.auth.method.uses_password() {
-        let typed_pw = present(typed.password);
-        out.secrets.password = match typed_pw.clone() {
-            Some(s) => Some(s),
-            None => stored(Kind::Password),
-        };
-        if out.secrets.password.is_none() {
-            return Err(UiError::secret_required(Need::Password, &profile.name));
-        }
-        out.typed.password = typed_pw;
+        (out.secrets.password, out.typed.password) = pick(
+            typed.password,
+            Kind::Password,
+            &stored,
+            Need::Password,
+            profile,
+        )?;
     }
     if profile.needs_pkcs12_password() {
-        let typed_key = present(typed.key_passphrase);
-        out.secrets.key_passphrase = match typed_key.clone() {
-            Some(s) => Some(s),
-            None => stored(Kind::KeyPassphrase),
-        };
-        if out.secrets.key_passphrase.is_none() {
-            return Err(UiError::secret_required(Need::KeyPassphrase, &profile.name));
-        }
-        out.typed.key_passphrase = typed_key;
+        (out.secrets.key_passphrase, out.typed.key_passphrase) = pick(
+            typed.key_passphrase,
+            Kind::KeyPassphrase,
+            &stored,
+            Need::KeyPassphrase,
+            profile,
+        )?;
     }
     Ok(out)
+}
+
+/// One needed secret: the typed one, else the stored one; returns (the secret to use,
+/// the typed one to remember), or names it as required.
+fn pick(
+    typed: Option<Secret>,
+    kind: Kind,
+    stored: &impl Fn(Kind) -> Option<Secret>,
+    need: Need,
+    profile: &Profile,
+) -> Result<(Option<Secret>, Option<Secret>), UiError> {
+    let typed = present(typed);
+    match typed.clone().or_else(|| stored(kind)) {
+        Some(secret) => Ok((Some(secret), typed)),
+        None => Err(UiError::secret_required(need, &profile.name)),
+    }
 }
 
 async fn full_profile(state: &AppState, profile: &str) -> Result<Profile, UiError> {
