@@ -41,7 +41,7 @@ pub mod paths;
 pub mod pki;
 pub mod plan;
 pub mod preflight;
-mod process;
+pub mod process;
 mod profile;
 pub mod profile_apple;
 pub mod profile_windows;

@@ -1,4 +1,5 @@
-//! Long-running processes the lab starts (charon, dnsmasq, iperf3, HTTP servers, relay).
+//! Long-running processes the lab starts (charon, dnsmasq, iperf3, HTTP servers, relay),
+//! and that other harnesses built on it start the same way.
 //!
 //! Each is a direct child, so its pid cannot be reused by another process before we reap
 //! it; stopping sends SIGTERM to that pid, waits, then SIGKILL. Output goes to a log file
@@ -22,7 +23,7 @@ const TERM_GRACE: Duration = Duration::from_secs(3);
 
 /// A child process owned by the lab; stopped when dropped.
 #[derive(Debug)]
-pub(crate) struct Proc {
+pub struct Proc {
     name: String,
     child: Option<Child>,
     log: PathBuf,
@@ -30,7 +31,7 @@ pub(crate) struct Proc {
 
 impl Proc {
     /// Starts `cmd` with stdout and stderr appended to `log`.
-    pub(crate) fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Proc> {
+    pub fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Proc> {
         let out = File::options()
             .create(true)
             .append(true)
@@ -54,22 +55,22 @@ impl Proc {
     }
 
     /// The process id.
-    pub(crate) fn pid(&self) -> Option<u32> {
+    pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
     /// What this process is, for messages.
-    pub(crate) fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The log file that receives its output.
-    pub(crate) fn log(&self) -> &Path {
+    pub fn log(&self) -> &Path {
         &self.log
     }
 
     /// Fails with the end of its log if the process has exited.
-    pub(crate) fn check_running(&mut self) -> Result<()> {
+    pub fn check_running(&mut self) -> Result<()> {
         let Some(child) = self.child.as_mut() else {
             bail!("{} was stopped", self.name);
         };
@@ -85,7 +86,7 @@ impl Proc {
     }
 
     /// Kills the process at once (SIGKILL: no clean-up of its own) and reaps it.
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -93,7 +94,7 @@ impl Proc {
     }
 
     /// Stops the process: SIGTERM, a grace period, then SIGKILL; always reaps it.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
@@ -155,7 +156,7 @@ pub(crate) fn terminate(pid: i32) {
 }
 
 /// The last `lines` lines of a text file, or a note saying why there are none.
-pub(crate) fn tail(path: &Path, lines: usize) -> String {
+pub fn tail(path: &Path, lines: usize) -> String {
     match fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -167,7 +168,7 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
 }
 
 /// Polls `ready` every 50 ms until it returns true, failing after `timeout` with `what`.
-pub(crate) fn wait_until(
+pub fn wait_until(
     what: &str,
     timeout: Duration,
     mut ready: impl FnMut() -> Result<bool>,

@@ -10,6 +10,8 @@ import { authLabel, formatBytes, formatUptime, isActive, postureBadge, stateLabe
 import type { ConnectionStatus, ProfileSummary, Stats } from '../types';
 import { askSecret } from './prompt';
 
+const NO_TRAFFIC_YET: Stats = { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0, uptime_secs: 0 };
+
 interface Card {
   root: HTMLElement;
   button: HTMLButtonElement;
@@ -147,7 +149,10 @@ export class ProfilesView {
       ];
       card.suites.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
     }
+    // The service counts once a second; until its first count a new tunnel shows zeros
+    // rather than empty fields.
     if (s.stats) this.updateStats(card, s.stats);
+    else if (connected) this.updateStats(card, NO_TRAFFIC_YET);
     if (previous !== s.state.state) {
       this.ctx.notices.announce(`${s.profile.name}: ${stateLabel(s.state)}${s.reason ? `. ${s.reason}` : ''}`);
     }
