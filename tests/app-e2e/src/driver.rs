@@ -25,7 +25,7 @@ pub struct Driver {
 impl Driver {
     /// Starts WebKitWebDriver on a free loopback port with `env` added to its
     /// environment (the app it starts inherits it); its output goes to `log`.
-    pub fn start(env: &[(&str, &str)], log: &Path) -> Result<Self> {
+    pub fn start(env: &[(String, String)], log: &Path) -> Result<Self> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
             .local_addr()?
             .port();
@@ -91,7 +91,7 @@ impl Driver {
 }
 
 /// The pids whose executable is `binary`.
-fn processes_running(binary: &Path) -> Result<Vec<u32>> {
+pub fn processes_running(binary: &Path) -> Result<Vec<u32>> {
     let binary = std::fs::canonicalize(binary)?;
     Ok(std::fs::read_dir("/proc")?
         .filter_map(|entry| entry.ok())

@@ -11,7 +11,10 @@
 //! Every process is started by this harness and stopped by pid when its handle drops.
 //! Nothing here is specific to one test; the tests under `tests/` put the pieces
 //! together with a real corridord and the strongSwan lab.
+#![cfg(target_os = "linux")]
 
+pub mod desktop;
 pub mod display;
 pub mod driver;
+pub mod proc_stats;
 pub mod tray;

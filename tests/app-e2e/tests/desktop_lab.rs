@@ -14,18 +14,18 @@
 //! (`$CORRIDOR_APP`, `$CORRIDORD`; default `target/debug/…`), Xvfb, WebKitWebDriver,
 //! dbus-daemon and gnome-keyring. `scripts/test` builds the app and runs this test;
 //! plain `cargo test` skips it because of the build it needs.
-
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use app_e2e::desktop::{app_env, artifact, start_corridord, tunnel_address};
 use app_e2e::display::VirtualDisplay;
 use app_e2e::driver::{Driver, screenshot, text, wait_for, wait_gone};
 use app_e2e::tray::TrayHost;
 use fantoccini::Locator;
-use lab::process::{Proc, tail, wait_until};
+use lab::process::tail;
 use lab::secret_service::SecretService;
 use lab::{Host, Lab, LabConfig, Scenario};
 
@@ -35,68 +35,11 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).unwrap().to_path_buf()
 }
 
-fn binary(var: &str, default: &str) -> PathBuf {
-    let path = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("debug").join(default));
-    assert!(
-        path.is_file(),
-        "{} is missing: build it first (scripts/test does: `npx tauri build --debug` and \
-         `cargo build -p corridor-service`), or point {var} at it",
-        path.display()
-    );
-    path
-}
-
-/// corridord in the lab's client namespace, as root, with its state in `dir`.
-fn start_corridord(lab: &Lab, corridord: &Path, dir: &Path) -> (Proc, PathBuf) {
-    let socket = dir.join("corridord.sock");
-    let mut command = lab.command(Host::Client, corridord);
-    command
-        .arg("run")
-        .arg("--socket")
-        .arg(&socket)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--run-dir")
-        .arg(dir.join("run"))
-        .arg("--managed-dir")
-        .arg(dir.join("managed"))
-        .arg("--policy")
-        .arg(dir.join("policy.json"))
-        .arg("--resolv-conf")
-        .arg(lab.resolv_conf(Host::Client))
-        .arg("--group")
-        .arg("-")
-        .env("RUST_LOG", "info");
-    let mut service = Proc::spawn("corridord", &mut command, &dir.join("corridord.log")).unwrap();
-    wait_until("corridord's socket", Duration::from_secs(15), || {
-        service.check_running()?;
-        Ok(socket.exists())
-    })
-    .unwrap();
-    (service, socket)
-}
-
-/// The address on the tunnel interface in the client namespace, if any.
-fn tunnel_address(lab: &Lab) -> Option<String> {
-    let out = lab
-        .exec_unchecked(
-            Host::Client,
-            &["ip", "-j", "-4", "addr", "show", "dev", "corridor0"],
-        )
-        .ok()?;
-    let json: serde_json::Value = serde_json::from_str(&out.stdout).ok()?;
-    json[0]["addr_info"][0]["local"]
-        .as_str()
-        .map(str::to_string)
-}
-
 #[test]
 #[ignore = "needs the built desktop app and a display server: scripts/test builds and runs it"]
 fn an_employee_imports_connects_browses_and_disconnects_from_window_and_tray() {
-    let app = binary("CORRIDOR_APP", "corridor-app");
-    let corridord = binary("CORRIDORD", "corridord");
+    let app = artifact("CORRIDOR_APP", "corridor-app").unwrap();
+    let corridord = artifact("CORRIDORD", "corridord").unwrap();
     let shots = std::env::var_os("CORRIDOR_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("app-e2e/screenshots"));
@@ -109,13 +52,8 @@ fn an_employee_imports_connects_browses_and_disconnects_from_window_and_tray() {
     let before = lab.network_state(Host::Client);
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let home = dir.path().join("home");
-    let xdg_runtime = dir.path().join("xdg-runtime");
-    for d in [&logs, &home, &xdg_runtime] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    std::fs::set_permissions(&xdg_runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let (mut service, socket) = start_corridord(&lab, &corridord, dir.path());
+    std::fs::create_dir_all(&logs).unwrap();
+    let (mut service, socket) = start_corridord(&lab, &corridord, dir.path()).unwrap();
     let display = VirtualDisplay::start(&logs.join("xvfb.log")).unwrap();
     let keychain = SecretService::start(dir.path()).unwrap();
     let bus = keychain.bus_address();
@@ -128,30 +66,8 @@ fn an_employee_imports_connects_browses_and_disconnects_from_window_and_tray() {
         .build()
         .unwrap();
     let tray = runtime.block_on(TrayHost::start(&bus)).unwrap();
-
-    let socket_s = socket.to_str().unwrap().to_string();
-    let home_s = home.to_str().unwrap().to_string();
-    let runtime_s = xdg_runtime.to_str().unwrap().to_string();
-    let driver = Driver::start(
-        &[
-            ("DISPLAY", display.display()),
-            ("DBUS_SESSION_BUS_ADDRESS", &bus),
-            ("TAURI_WEBVIEW_AUTOMATION", "true"),
-            ("CORRIDOR_SOCKET", &socket_s),
-            ("CORRIDOR_KEYCHAIN", "secret-service"),
-            ("HOME", &home_s),
-            ("XDG_CONFIG_HOME", &format!("{home_s}/.config")),
-            ("XDG_DATA_HOME", &format!("{home_s}/.local/share")),
-            ("XDG_CACHE_HOME", &format!("{home_s}/.cache")),
-            ("XDG_RUNTIME_DIR", &runtime_s),
-            // Software rendering: Xvfb has no GPU.
-            ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
-            ("LIBGL_ALWAYS_SOFTWARE", "1"),
-            ("NO_AT_BRIDGE", "1"),
-        ],
-        &logs.join("webdriver.log"),
-    )
-    .unwrap();
+    let env = app_env(display.display(), &bus, &socket, dir.path()).unwrap();
+    let driver = Driver::start(&env, &logs.join("webdriver.log")).unwrap();
 
     let result = runtime.block_on(async {
         let page = driver
