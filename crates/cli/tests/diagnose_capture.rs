@@ -2,6 +2,7 @@
 //! packet of ours is malformed in Wireshark's eyes, and with the key log written by
 //! `CORRIDOR_KEYLOG` Wireshark decrypts IKE_AUTH. Needs root and tshark
 //! (`scripts/setup-system`); fails, never skips, without them.
+#![cfg(target_os = "linux")]
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

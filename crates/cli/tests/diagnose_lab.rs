@@ -1,6 +1,7 @@
 //! `corridor diagnose` against real strongSwan gateways in the lab: every authentication
 //! method, direct and behind NAT, the lab's proposals, the long certificate chain, and the
 //! plain-language failures. Needs root; fails (never skips) when the lab cannot start.
+#![cfg(target_os = "linux")]
 
 use std::io::Write as _;
 use std::process::Stdio;

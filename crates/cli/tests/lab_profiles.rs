@@ -1,6 +1,7 @@
 //! The profiles a running lab hands out (the files IT would send) import cleanly and
 //! keep what the gateway needs. Starts real strongSwan gateways: needs root, and fails
 //! (never skips) when the lab cannot come up.
+#![cfg(target_os = "linux")]
 
 use std::path::Path;
 use std::process::Command;

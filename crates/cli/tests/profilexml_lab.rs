@@ -3,6 +3,7 @@
 //! ping and HTTP to the LAN host, for EAP-MSCHAPv2 and certificate authentication.
 //! Starts real strongSwan gateways: needs root, and fails (never skips) when the lab
 //! cannot come up.
+#![cfg(target_os = "linux")]
 
 mod support;
 

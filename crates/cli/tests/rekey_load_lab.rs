@@ -3,6 +3,7 @@
 //! IKE SA every 60 s, for three minutes of iperf3 upload traffic and a steady ping
 //! stream. The tunnel must stay up and at least 99.9% of the pings must come back.
 //! Needs root; fails (never skips) when the lab cannot start.
+#![cfg(target_os = "linux")]
 
 mod support;
 

@@ -3,7 +3,7 @@
 //! device, routes and sockets live there), and `corridor connect` / `status` /
 //! `disconnect` talk to it over its socket as a user would. Needs root; fails (never
 //! skips) when the lab cannot start.
-
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
 mod support;

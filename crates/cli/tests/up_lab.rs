@@ -2,6 +2,7 @@
 //! ping and HTTP reach the LAN host through its TUN device, SIGTERM leaves the
 //! namespace's routes and addresses exactly as they were, and a run killed with SIGKILL
 //! is cleaned up by the next. Needs root; fails (never skips) when the lab cannot start.
+#![cfg(target_os = "linux")]
 
 mod support;
 

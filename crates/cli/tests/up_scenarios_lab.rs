@@ -6,6 +6,7 @@
 //! kill -9 and a restart) leaving routes, rules, addresses and resolv.conf byte for byte
 //! as they were. A full-tunnel run checks that everything but the gateway itself and the
 //! profile's excluded prefixes goes through the gateway. Needs root; fails, never skips.
+#![cfg(target_os = "linux")]
 
 mod support;
 

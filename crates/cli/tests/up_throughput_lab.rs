@@ -6,6 +6,7 @@
 //! Run with `cargo test --release -p corridor-cli --test up_throughput_lab -- --ignored
 //! --nocapture` (root). The gateway's data path is strongSwan's userspace libipsec, so
 //! the gateway itself may be what limits the rate.
+#![cfg(target_os = "linux")]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;

@@ -3,7 +3,7 @@
 //! everything back before it answers anyone. The real binary runs in the lab's client
 //! namespace against the strongSwan gateway. Needs root; fails (never skips) when the
 //! lab cannot start.
-
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! `corridor up` against `corridor-testpeer` in the lab: the test peer runs in the
 //! gateway namespace instead of strongSwan, and ping and HTTP reach the LAN host through
 //! both Corridor ends. Needs root; fails (never skips) when the lab cannot start.
+#![cfg(target_os = "linux")]
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

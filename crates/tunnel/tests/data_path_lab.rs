@@ -2,6 +2,7 @@
 //! from the lab's client namespace, hand-built ICMP echo requests and a DNS query go
 //! through the tunnel to the LAN host, and their answers come back out of the device
 //! channel. Needs root; fails (never skips) when the lab cannot start.
+#![cfg(target_os = "linux")]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::mpsc as std_mpsc;

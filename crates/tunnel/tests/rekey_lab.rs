@@ -4,6 +4,7 @@
 //! Child SA on our own soft lifetime; no echo reply may go missing. Then the gateway's
 //! daemon is frozen and the session must end with the peer-dead reason. Needs root;
 //! fails (never skips) when the lab cannot start.
+#![cfg(target_os = "linux")]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::mpsc as std_mpsc;

@@ -1,5 +1,4 @@
-//! `lab`: bring a strongSwan lab up by hand, clean up leftovers, and the small servers
-//! (HTTP, UDP relay) the lab runs inside its namespaces.
+//! The `lab` command's implementation (Linux only: it drives network namespaces).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -121,7 +120,7 @@ fn parse_map(s: &str) -> Result<(SocketAddr, SocketAddr), String> {
     lab::relay::parse_map(s).map_err(|e| format!("{e:#}"))
 }
 
-fn main() -> Result<()> {
+pub(crate) fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Up(args) => up(args),

@@ -21,7 +21,7 @@
 //!
 //! Everything needs root, strongSwan and a few tools; [`preflight::check`] lists what is
 //! missing. Labs are independent: tests can start several at once in parallel threads.
-
+#![cfg(target_os = "linux")]
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

@@ -1,5 +1,6 @@
 //! Each scenario's gateway comes up with its connection, pools and services, and the lab
 //! writes profiles for it. Runs strongSwan for real: needs root (see the README).
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Path impairment: nftables loss, duplication and size limits on the client's side of
 //! the wan, and the userspace relay's delay. Needs root.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The test PKI has the names, key types, extensions and chains the scenarios rely on, and
 //! the PKCS#12 bundles open with the documented password. Also checks that this machine
 //! can run labs at all, so that a missing package fails loudly here.
+#![cfg(target_os = "linux")]
 
 use std::fs;
 use std::path::Path;

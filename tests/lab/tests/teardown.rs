@@ -1,6 +1,7 @@
 //! Labs never leave anything behind: not after a normal drop, not after a panic (whose
 //! logs are kept), and `lab::down` removes the leftovers of a lab whose owner vanished.
 //! Needs root.
+#![cfg(target_os = "linux")]
 
 mod common;
 

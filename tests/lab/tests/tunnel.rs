@@ -1,5 +1,6 @@
 //! The strongSwan client role connects to the gateway in every scenario and the client
 //! then reaches the LAN through the tunnel. Runs strongSwan for real: needs root.
+#![cfg(target_os = "linux")]
 
 mod common;
 
