@@ -3,7 +3,9 @@
 //! `corridor down` knows whom to stop.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
 use anyhow::anyhow;
 

@@ -48,13 +48,16 @@ pub(crate) fn changed_text(name: &str, changed: &[String]) -> String {
 
 /// Writes `contents` to `path`, refusing to replace an existing file unless `force`.
 /// A `private` file (a backup with pre-shared keys) is readable by its owner only
-/// (0600), also when it replaces an existing file.
+/// (0600), also when it replaces an existing file. On Windows it takes the ACL of its
+/// folder (a user's own folders are private to them); docs/platforms.md notes this.
 pub(crate) fn write_file(
     path: &Path,
     contents: &[u8],
     force: bool,
     private: bool,
 ) -> Result<(), Failure> {
+    #[cfg(not(unix))]
+    let _ = private;
     if !force && path.exists() {
         return Err(Failure::Conflict(anyhow!(
             "{} exists; use --force to overwrite it",

@@ -17,7 +17,6 @@ use corridor_connection::{
 use corridor_model::Profile;
 use corridor_platform::Platform;
 use corridor_tunnel::ike_config;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::Failure;
@@ -90,16 +89,48 @@ pub(crate) fn system(what: &str) -> impl FnOnce(corridor_platform::Error) -> Fai
     move |e| Failure::System(anyhow!("{what}: {e}"))
 }
 
+/// Registers for the signals that end `up` (SIGINT and SIGTERM; on Windows Ctrl-C,
+/// Ctrl-Break and the console closing) and returns a future that resolves with the
+/// name of the first one to arrive.
+#[cfg(unix)]
+fn stop_signals() -> Result<impl Future<Output = &'static str> + Send + 'static, Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Failure::System(anyhow!("cannot handle SIGINT: {e}")))?;
+    let mut sigterm = signal(SignalKind::terminate())
+        .map_err(|e| Failure::System(anyhow!("cannot handle SIGTERM: {e}")))?;
+    Ok(async move {
+        tokio::select! {
+            _ = sigint.recv() => "SIGINT",
+            _ = sigterm.recv() => "SIGTERM",
+        }
+    })
+}
+
+/// See the Unix version.
+#[cfg(windows)]
+fn stop_signals() -> Result<impl Future<Output = &'static str> + Send + 'static, Failure> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
+    let fail = |e: std::io::Error| Failure::System(anyhow!("cannot handle console events: {e}"));
+    let mut c = ctrl_c().map_err(fail)?;
+    let mut brk = ctrl_break().map_err(fail)?;
+    let mut close = ctrl_close().map_err(fail)?;
+    Ok(async move {
+        tokio::select! {
+            _ = c.recv() => "Ctrl-C",
+            _ = brk.recv() => "Ctrl-Break",
+            _ = close.recv() => "console closed",
+        }
+    })
+}
+
 async fn up(
     profile: Profile,
     config: corridor_ike::IkeConfig,
     args: UpArgs,
 ) -> Result<(), Failure> {
     // Registered before anything else, so a signal during the handshake is not lost.
-    let mut sigint = signal(SignalKind::interrupt())
-        .map_err(|e| Failure::System(anyhow!("cannot handle SIGINT: {e}")))?;
-    let mut sigterm = signal(SignalKind::terminate())
-        .map_err(|e| Failure::System(anyhow!("cannot handle SIGTERM: {e}")))?;
+    let stop_requested = stop_signals()?;
 
     let mut platform = Platform::open(&args.state_dir)
         .await
@@ -118,10 +149,8 @@ async fn up(
 
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
-        tokio::select! {
-            _ = sigint.recv() => out("SIGINT: disconnecting"),
-            _ = sigterm.recv() => out("SIGTERM: disconnecting"),
-        }
+        let signal = stop_requested.await;
+        out(&format!("{signal}: disconnecting"));
         let _ = stop_tx.send(true);
     });
     let options = ConnectOptions {

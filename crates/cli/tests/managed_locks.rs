@@ -1,7 +1,7 @@
 //! IT's locks hold through the whole path: `corridor profile set` run as an ordinary
 //! member of the service's group (uid and gid 65534, via setpriv) against the real
 //! service code on a private socket. Needs root (to act as another user).
-
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
 mod support;

@@ -1,7 +1,7 @@
 //! `corridor profile sign` / `public-key` (local) and `corridor policy …` against a real
 //! service instance (the corridord server code, run in this test process on a private
 //! socket with its own policy file).
-
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
 mod support;

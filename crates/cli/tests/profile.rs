@@ -459,6 +459,7 @@ fn set_export_backup_and_restore_in_a_local_store() {
         None,
     );
     assert_status(&out, 0);
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&backup)

@@ -1,6 +1,6 @@
 //! `corridor status` and `corridor logs` against a real service instance (the corridord
 //! server code, run in this test process on a private socket).
-
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
 mod support;

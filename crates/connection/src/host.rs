@@ -247,6 +247,23 @@ pub async fn configure(
                 servers.join(", "),
                 path.display()
             )),
+            DnsBackend::Windows {
+                interface,
+                namespaces,
+            } => out(&format!(
+                "  dns      {} for {} on {interface} (NRPT{})",
+                servers.join(", "),
+                if mode.is_full_tunnel() {
+                    "every name"
+                } else {
+                    domains.as_str()
+                },
+                if namespaces.is_empty() {
+                    ": no rule, interface servers only".to_string()
+                } else {
+                    format!(" {}", namespaces.join(" "))
+                },
+            )),
         }
     }
     out(&format!(

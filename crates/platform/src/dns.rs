@@ -61,6 +61,14 @@ pub enum DnsBackend {
         /// The file replaced.
         path: PathBuf,
     },
+    /// Windows: the servers set on the tunnel interface, and an NRPT rule sending
+    /// `namespaces` (`.corp.example`, or `.` for every name) to them.
+    Windows {
+        /// The tunnel interface.
+        interface: String,
+        /// The NRPT rule's namespaces; empty when no rule was needed.
+        namespaces: Vec<String>,
+    },
 }
 
 /// Checks that `domain` is a DNS name that fits a `resolv.conf` search line and a

@@ -39,6 +39,14 @@ pub enum Error {
         /// The kernel's answer.
         detail: String,
     },
+    /// The OS refused a network change (Windows IP Helper, the macOS routing socket).
+    #[error("{op}: {detail}")]
+    Os {
+        /// The operation attempted (e.g. "add route 0.0.0.0/1 dev corridor0").
+        op: String,
+        /// The OS's answer.
+        detail: String,
+    },
     /// systemd-resolved (or the D-Bus system bus in front of it) refused or failed a
     /// request.
     #[error("systemd-resolved: {op}: {detail}")]

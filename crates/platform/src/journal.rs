@@ -57,6 +57,11 @@ pub enum Change {
         /// The route as added.
         route: Route,
     },
+    /// A Windows NRPT rule (split DNS) was written; undo deletes its registry key.
+    NrptRule {
+        /// The rule's key under the NRPT key (see `nrpt::NRPT_KEY`).
+        key: String,
+    },
 }
 
 /// The on-disk journal plus its in-memory copy.

@@ -4,20 +4,25 @@
 //!
 //! Each OS-facing piece is a trait ([`Tun`], [`NetworkOs`]) with one module per OS,
 //! chosen at compile time; [`Platform`] adds the journal on top and is the same on
-//! every OS. Linux is implemented; other systems build and answer
+//! every OS. Linux and Windows are implemented; other systems build and answer
 //! [`Error::Unsupported`].
 
 #![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod dns;
 mod error;
 pub mod journal;
+pub mod nrpt;
 mod types;
 
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]
 mod imp;
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod imp;
+#[cfg(not(any(target_os = "linux", windows)))]
 #[path = "unsupported.rs"]
 mod imp;
 

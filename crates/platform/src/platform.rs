@@ -240,12 +240,41 @@ impl Platform {
                 return Ok(DnsBackend::Resolved { ifindex });
             }
         }
-        let _ = (link, mode);
-        self.replace_resolv_conf(resolv_conf, config)?;
-        tracing::info!(path = %resolv_conf.display(), "DNS set by replacing resolv.conf");
-        Ok(DnsBackend::ResolvConf {
-            path: resolv_conf.to_path_buf(),
-        })
+        #[cfg(windows)]
+        {
+            let _ = resolv_conf;
+            check_ifname(link)?;
+            let rule = crate::nrpt::rule_for(link, config, mode)?;
+            if let Some(rule) = &rule {
+                let change = Change::NrptRule {
+                    key: rule.key.clone(),
+                };
+                if !self.journal.entries().contains(&change) {
+                    self.journal.record(change)?;
+                }
+                crate::imp::write_nrpt_rule(rule)?;
+            }
+            crate::imp::set_interface_dns(link, config)?;
+            let namespaces = rule.map(|r| r.names).unwrap_or_default();
+            tracing::info!(
+                link,
+                ?namespaces,
+                "DNS set on the interface and in the NRPT"
+            );
+            return Ok(DnsBackend::Windows {
+                interface: link.to_string(),
+                namespaces,
+            });
+        }
+        #[cfg(not(windows))]
+        {
+            let _ = (link, mode);
+            self.replace_resolv_conf(resolv_conf, config)?;
+            tracing::info!(path = %resolv_conf.display(), "DNS set by replacing resolv.conf");
+            Ok(DnsBackend::ResolvConf {
+                path: resolv_conf.to_path_buf(),
+            })
+        }
     }
 
     /// Reverts what [`Platform::apply_dns`] set on a link through systemd-resolved.
@@ -292,11 +321,26 @@ impl Platform {
                 Change::ResolvedLink { ifindex, ifname } => {
                     self.revert_resolved_link(*ifindex, ifname).await?
                 }
+                Change::NrptRule { key } => remove_nrpt_rule(key)?,
             };
             tracing::debug!(?change, removed = done, "restored");
             self.journal.pop()?;
             count += 1;
         }
         Ok(count)
+    }
+}
+
+/// Deletes a Windows NRPT rule; elsewhere there is none to delete (a journal carried
+/// over from Windows is the only way to meet one).
+fn remove_nrpt_rule(key: &str) -> Result<bool> {
+    #[cfg(windows)]
+    {
+        crate::imp::delete_nrpt_rule(key)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = key;
+        Ok(false)
     }
 }

@@ -303,8 +303,9 @@ impl Materials<'_> {
     fn load(&self, field: &str, path: &mut PathBuf) -> Result<Vec<u8>, InputError> {
         if path.is_relative() {
             let joined = self.base.join(&*path);
-            // Stored profiles keep the absolute, resolved path so they work from anywhere.
-            *path = std::fs::canonicalize(&joined)
+            // Stored profiles keep the absolute, resolved path so they work from anywhere
+            // (on Windows `C:\...`, not the `\\?\C:\...` form canonicalize gives).
+            *path = dunce::canonicalize(&joined)
                 .or_else(|_| std::path::absolute(&joined))
                 .unwrap_or(joined);
         }

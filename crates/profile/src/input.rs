@@ -40,12 +40,19 @@ pub(crate) struct Input {
 pub(crate) fn read_file(path: &Path) -> Result<Input, InputError> {
     let origin = path.display().to_string();
     let fail = |kind| InputError::new(origin.clone(), kind);
-    let file = File::open(path).map_err(|e| fail(InputErrorKind::Read(e)))?;
+    let is_a_directory = || fail(InputErrorKind::Read(io::Error::other("it is a directory")));
+    // Windows refuses to open a directory ("access denied"), Unix opens it: either way
+    // the message says what the path is.
+    let file = File::open(path).map_err(|e| {
+        if path.is_dir() {
+            is_a_directory()
+        } else {
+            fail(InputErrorKind::Read(e))
+        }
+    })?;
     let meta = file.metadata().map_err(|e| fail(InputErrorKind::Read(e)))?;
     if meta.is_dir() {
-        return Err(fail(InputErrorKind::Read(io::Error::other(
-            "it is a directory",
-        ))));
+        return Err(is_a_directory());
     }
     if meta.len() > MAX_PROFILE_BYTES {
         return Err(fail(InputErrorKind::TooLarge {

@@ -174,6 +174,7 @@ mod tests {
             gid: uid,
             pid: None,
             user: None,
+            admin: uid == 0,
         }
     }
 

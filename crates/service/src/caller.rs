@@ -4,7 +4,8 @@
 /// getpeereid on macOS, the pipe client's token on Windows), never from the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// User id.
+    /// User id. On Windows, where accounts are SIDs, the number the service's
+    /// account map gave the caller's SID (see [`crate::accounts`]).
     pub uid: u32,
     /// Primary group id.
     pub gid: u32,
@@ -12,13 +13,17 @@ pub struct Caller {
     pub pid: Option<i32>,
     /// Account name, when it can be looked up.
     pub user: Option<String>,
+    /// Whether the OS says the caller administers the machine: root on Unix; on
+    /// Windows LocalSystem or a token with the Administrators group enabled (an
+    /// elevated process).
+    pub admin: bool,
 }
 
 impl Caller {
-    /// Whether the caller administers the machine: root. Administrators may change
-    /// managed profiles and service settings.
+    /// Whether the caller administers the machine. Administrators may change managed
+    /// profiles and service settings.
     pub fn is_admin(&self) -> bool {
-        self.uid == 0
+        self.admin
     }
 
     /// What the hello tells the client about itself.

@@ -16,15 +16,15 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod accounts;
 pub mod authz;
 pub mod caller;
-#[cfg(unix)]
 pub mod connections;
 mod editing;
 pub mod events;
+pub mod pipe_access;
 pub mod policy;
 pub mod profiles;
-#[cfg(unix)]
 pub mod server;
 
 pub use authz::{Action, Owner, authorize};

@@ -3,6 +3,7 @@
 //! oversized frames, wrong version, no hello, a user outside the group) that are
 //! turned away while the service carries on. Needs root (to act as another user).
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt as _;

@@ -21,6 +21,7 @@ fn caller(uid: u32) -> Caller {
         gid: uid,
         pid: None,
         user: None,
+        admin: uid == 0,
     }
 }
 

@@ -103,11 +103,16 @@ async fn run(args: Args) -> Result<()> {
     tasks.spawn(shared.clone().uplink());
     tasks.spawn(shared.clone().downlink());
     tasks.spawn(shared.reaper());
+    #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
+    #[cfg(unix)]
+    let terminated = term.recv();
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<Option<()>>();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = term.recv() => Ok(()),
+        _ = terminated => Ok(()),
         done = tasks.join_next() => match done {
             Some(Ok(Err(e))) => Err(e),
             Some(Err(e)) => Err(anyhow::Error::new(e).context("a gateway task failed")),

@@ -21,7 +21,7 @@ pub(crate) fn data(rel: &str) -> PathBuf {
 
 /// The canonical path of a file under `tests/data/profiles`, as stored after an import.
 pub(crate) fn canonical(rel: &str) -> PathBuf {
-    std::fs::canonicalize(data(rel)).unwrap()
+    dunce::canonicalize(data(rel)).unwrap()
 }
 
 /// Import options without a PKCS#12 password.

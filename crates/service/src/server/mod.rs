@@ -1,9 +1,12 @@
-//! The IPC server: a Unix socket that only root and the service's group can open, one
-//! task per client, each client authenticated by the kernel (SO_PEERCRED) and every
+//! The IPC server: one task per client, each client identified by the OS (peer
+//! credentials of a Unix socket, the token of a named pipe's client process) and every
 //! request authorized. A client that sends garbage gets a `Goodbye` naming the problem
 //! and is disconnected; the service and its other clients carry on.
+//!
+//! The transport is per OS: [`unix`] (a socket only root and the service's group can
+//! open) and [`windows`] (a named pipe whose DACL admits SYSTEM, Administrators and
+//! the service's users group). Everything after the caller is known is shared.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ use corridor_ipc::{
     ClientMessage, ErrorCode, ErrorReply, Outcome, PROTOCOL_VERSION, Reply, Request, ServerHello,
     ServerMessage,
 };
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast;
 
 use crate::caller::Caller;
@@ -20,18 +23,18 @@ use crate::connections::Connections;
 use crate::events::Hub;
 use crate::profiles::{Profiles, summary};
 
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::{ServerConfig, bind, serve};
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{Listener, ServerConfig, bind, serve};
+
 /// How long a new client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What the server needs.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The socket path (`/run/corridor/corridord.sock`).
-    pub socket: PathBuf,
-    /// The group whose members may connect; `None` lets only root (and the service's
-    /// own user) in.
-    pub group: Option<u32>,
-}
 
 /// The shared state every client task sees.
 #[derive(Debug)]
@@ -47,127 +50,17 @@ pub struct Service {
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// Binding or preparing the socket failed.
+    /// Binding or preparing the socket (or pipe) failed.
     #[error("cannot listen on {path}: {source}")]
     Listen {
-        /// The socket path.
-        path: PathBuf,
+        /// The socket path or pipe name.
+        path: std::path::PathBuf,
         /// The OS error.
         source: std::io::Error,
     },
     /// Another instance answers on the socket.
     #[error("another corridord is already listening on {0}")]
-    AlreadyRunning(PathBuf),
-}
-
-/// Binds the socket: removes a stale one (nobody answering), refuses to take over a
-/// live one, then restricts it to root and the group (mode 0660).
-///
-/// # Errors
-/// [`ServerError`].
-pub async fn bind(config: &ServerConfig) -> Result<UnixListener, ServerError> {
-    let path = &config.socket;
-    let listen_err = |source| ServerError::Listen {
-        path: path.clone(),
-        source,
-    };
-    if path.exists() {
-        if UnixStream::connect(path).await.is_ok() {
-            return Err(ServerError::AlreadyRunning(path.clone()));
-        }
-        std::fs::remove_file(path).map_err(listen_err)?;
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(listen_err)?;
-    }
-    let listener = UnixListener::bind(path).map_err(listen_err)?;
-    set_socket_access(path, config.group).map_err(listen_err)?;
-    Ok(listener)
-}
-
-fn set_socket_access(path: &Path, group: Option<u32>) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::os::unix::fs::chown(path, None, group)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
-}
-
-/// Accepts clients until `shutdown` resolves.
-pub async fn serve(
-    listener: UnixListener,
-    config: ServerConfig,
-    service: Arc<Service>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let service = Arc::clone(&service);
-                    let group = config.group;
-                    tokio::spawn(async move { client(stream, group, service).await });
-                }
-                Err(e) => tracing::warn!(error = %e, "accept failed"),
-            },
-        }
-    }
-}
-
-/// The caller behind `stream`, if the kernel vouches for one allowed in.
-fn identify(stream: &UnixStream, group: Option<u32>) -> Result<Caller, String> {
-    let cred = stream
-        .peer_cred()
-        .map_err(|e| format!("cannot read the peer credentials: {e}"))?;
-    let caller = Caller {
-        uid: cred.uid(),
-        gid: cred.gid(),
-        pid: cred.pid(),
-        user: user_name(cred.uid()),
-    };
-    let own_uid = std::fs::metadata("/proc/self").map(|m| {
-        use std::os::unix::fs::MetadataExt as _;
-        m.uid()
-    });
-    let allowed = caller.is_admin()
-        || own_uid.is_ok_and(|uid| uid == caller.uid)
-        || group.is_some_and(|g| caller.gid == g || caller_in_group(caller.pid, g));
-    if allowed {
-        Ok(caller)
-    } else {
-        Err(format!(
-            "{} is not a member of the service's group",
-            caller.describe()
-        ))
-    }
-}
-
-/// Whether the process `pid` has `group` among its supplementary groups, read from
-/// `/proc/<pid>/status` (what the kernel uses for its checks, unlike /etc/group).
-fn caller_in_group(pid: Option<i32>, group: u32) -> bool {
-    let Some(pid) = pid else { return false };
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return false;
-    };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Groups:"))
-        .is_some_and(|groups| {
-            groups
-                .split_whitespace()
-                .any(|g| g.parse::<u32>() == Ok(group))
-        })
-}
-
-/// The account name of `uid` from /etc/passwd, for logs and the hello.
-fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let id = fields.nth(1)?;
-        (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
-    })
+    AlreadyRunning(std::path::PathBuf),
 }
 
 fn goodbye(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
@@ -179,8 +72,12 @@ fn goodbye(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
     }
 }
 
-async fn client(stream: UnixStream, group: Option<u32>, service: Arc<Service>) {
-    let caller = identify(&stream, group);
+/// Serves one client until it leaves: `caller` is who the OS says it is, or why it
+/// may not use the service (then it gets a goodbye saying so).
+async fn client<S>(stream: S, caller: Result<Caller, String>, service: Arc<Service>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut conn = Connection::new(stream);
     let caller = match caller {
         Ok(caller) => caller,
