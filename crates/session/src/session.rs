@@ -383,6 +383,13 @@ impl Session {
                     reason: DisconnectReason::PeerDead,
                 });
             }
+            Event::ChildSaDeleted {
+                recreating: true, ..
+            } => {
+                // Packets sent meanwhile go on the deleted SA and are lost; the new
+                // one arrives as a rekey of it.
+                tracing::info!("the gateway deleted the Child SA; a new one is being negotiated");
+            }
             Event::ChildSaDeleted { .. } => {
                 if self.phase == Phase::Connected {
                     self.end(SessionEvent::Disconnected {

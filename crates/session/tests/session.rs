@@ -350,8 +350,40 @@ fn gateway_deleting_the_ike_sa_ends_the_session() {
 }
 
 #[test]
-fn gateway_deleting_the_child_sa_closes_the_session() {
+fn gateway_deleting_the_child_sa_gets_a_new_one_in_its_place() {
     let mut net = connected(true, false, SessionOptions::default());
+    let old = net.gw.child.clone().unwrap();
+    let old_spis = net.session.current_child_spis().unwrap();
+    from_gateway(
+        &mut net,
+        vec![PayloadBuilder::Delete(DeleteBuilder::esp(vec![
+            old.gateway_spi,
+        ]))],
+    );
+    assert!(
+        !net.events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Disconnected { .. })),
+        "{:?}",
+        net.events
+    );
+    assert!(net.session.is_connected());
+    assert!(!net.gw.deleted_by_initiator);
+    let new_spis = net.session.current_child_spis().unwrap();
+    assert_ne!(new_spis, old_spis);
+    assert_eq!(net.gw.child.as_ref().unwrap().initiator_spi, new_spis.0);
+    let packet = ipv4_udp(ASSIGNED, DNS, b"still here");
+    assert_eq!(net.send(std::slice::from_ref(&packet)), 1);
+    assert_eq!(net.gateway_received.last(), Some(&packet));
+    let reply = ipv4_udp(DNS, ASSIGNED, b"welcome back");
+    let datagram = net.gateway_encapsulate(&reply);
+    assert_eq!(net.receive(datagram).as_deref(), Some(&reply[..]));
+}
+
+#[test]
+fn gateway_refusing_a_new_child_sa_closes_the_session() {
+    let mut net = connected(true, false, SessionOptions::default());
+    net.gw.refuse_rekey = Some(corridor_wire::NotifyType::NO_ADDITIONAL_SAS);
     let spi = net.gw.child.as_ref().unwrap().gateway_spi;
     from_gateway(
         &mut net,

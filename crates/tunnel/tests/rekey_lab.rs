@@ -1,8 +1,9 @@
 //! Rekeying and liveness checks against the lab's strongSwan gateway: a
 //! [`SessionDriver`] in the lab's client namespace pings the LAN host through the tunnel
 //! while strongSwan rekeys the Child SA (and the IKE SA) on short timers and we rekey the
-//! Child SA on our own soft lifetime; no echo reply may go missing. Then the gateway's
-//! daemon is frozen and the session must end with the peer-dead reason. Needs root;
+//! Child SA on our own soft lifetime; no echo reply may go missing. The gateway deletes
+//! the Child SA and a new one must take its place with traffic resuming. Then the
+//! gateway's daemon is frozen and the session must end with the peer-dead reason. Needs root;
 //! fails (never skips) when the lab cannot start.
 #![cfg(target_os = "linux")]
 
@@ -485,6 +486,111 @@ fn we_rekey_the_ike_sa_while_traffic_flows() {
     assert!(
         sas.contains(&format!("{:016x}", last.spi_local)),
         "the gateway does not show our newest IKE SA {last:?}:\n{sas}"
+    );
+    assert_eq!(sas.matches("ESTABLISHED").count(), 1, "{sas}");
+}
+
+#[test]
+fn a_child_sa_the_gateway_deletes_is_negotiated_anew_and_traffic_resumes() {
+    let lab = Lab::start(LabConfig::new(Scenario::Psk)).unwrap_or_else(|e| {
+        panic!("could not start the lab (root and the lab packages are needed): {e:#}")
+    });
+    let Setup {
+        config,
+        host,
+        port,
+        lan,
+    } = setup(&lab);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let seen_client = seen.clone();
+    let (up_tx, up_rx) = std_mpsc::channel::<()>();
+    let (deleted_tx, deleted_rx) = std_mpsc::channel::<()>();
+    let (pinged_tx, pinged_rx) = std_mpsc::channel::<()>();
+    let (listed_tx, listed_rx) = std_mpsc::channel::<()>();
+    let (terminated, outcome, sas) = std::thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            lab.run_in(Host::Client, move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                Ok(runtime.block_on(async move {
+                    let mut run =
+                        start(config, host, port, SessionOptions::default(), seen_client).await;
+                    let me = ours(&run.info);
+                    let first = ping(&mut run, me, lan, 1).await;
+                    up_tx.send(()).unwrap();
+                    let _ = tokio::task::spawn_blocking(move || deleted_rx.recv()).await;
+                    // The gateway has deleted the Child SA: pings must come back through
+                    // the new one within a few seconds, and keep coming.
+                    let mut answered = Vec::new();
+                    for seq in 2..=21u16 {
+                        answered.push((seq, ping(&mut run, me, lan, seq).await));
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    pinged_tx.send(()).unwrap();
+                    let _ = tokio::task::spawn_blocking(move || listed_rx.recv()).await;
+                    let _ = run.shutdown.send(());
+                    let end = tokio::time::timeout(Duration::from_secs(10), run.task)
+                        .await
+                        .expect("the driver did not stop within 10 s")
+                        .unwrap();
+                    (first, answered, end)
+                }))
+            })
+        });
+        let terminated = match up_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) => lab
+                .swanctl(&["--terminate", "--child", "corridor", "--timeout", "10"])
+                .map(|_| ())
+                .map_err(|e| format!("{e:#}")),
+            Err(_) => Err("the client never came up".to_string()),
+        };
+        let _ = deleted_tx.send(());
+        let sas = match pinged_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) => lab
+                .swanctl(&["--list-sas"])
+                .map(|o| o.stdout)
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let _ = listed_tx.send(());
+        let outcome = client.join().expect("client thread");
+        (terminated, outcome, sas)
+    });
+    let log = tail(&lab.gateway_log(), 120);
+    terminated.unwrap_or_else(|e| panic!("swanctl --terminate --child: {e}\n{log}"));
+    let (first, answered, end) =
+        outcome.unwrap_or_else(|e| panic!("client: {e:#}\n--- gateway log\n{log}"));
+    let end = end.unwrap_or_else(|e| panic!("the session failed: {e}\n--- gateway log\n{log}"));
+    assert!(first, "no echo reply before the deletion\n{log}");
+    assert!(
+        log.contains("sending DELETE for ESP CHILD_SA"),
+        "the gateway did not delete the Child SA:\n{log}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.child_rekeys.len(),
+        1,
+        "one new Child SA in place of the deleted one: {:?}\n{log}",
+        seen.child_rekeys
+    );
+    // Replies may be missing only while the new Child SA is negotiated (a round trip
+    // or two); after the first reply every ping is answered.
+    let first_back = answered
+        .iter()
+        .position(|(_, ok)| *ok)
+        .unwrap_or_else(|| panic!("no echo reply after the deletion: {answered:?}\n{log}"));
+    assert!(first_back <= 2, "{answered:?}\n{log}");
+    assert!(
+        answered[first_back..].iter().all(|(_, ok)| *ok),
+        "{answered:?}\n{log}"
+    );
+    assert_eq!(end.reason, Some(DisconnectReason::Requested));
+    // The gateway sees one IKE SA with one Child SA: the new one, with our SPI.
+    let new = &seen.child_rekeys[0];
+    assert!(
+        sas.contains(&format!("{:08x}", new.inbound_spi)),
+        "the gateway does not show the new Child SA {new:?}:\n{sas}"
     );
     assert_eq!(sas.matches("ESTABLISHED").count(), 1, "{sas}");
 }

@@ -30,6 +30,16 @@ pub(crate) struct OurRekey {
     /// Groups offered, the one with a KE payload first.
     groups: Vec<DhGroup>,
     ke_rounds: u8,
+    /// A new Child SA in place of [`EstablishedSa::lost`] rather than a rekey: no
+    /// REKEY_SA, and nothing to retire afterwards.
+    recreate: bool,
+}
+
+impl OurRekey {
+    /// Whether this creates a Child SA in place of a deleted one.
+    pub(crate) fn is_recreate(&self) -> bool {
+        self.recreate
+    }
 }
 
 impl std::fmt::Debug for OurRekey {
@@ -44,6 +54,7 @@ impl std::fmt::Debug for OurRekey {
                 &format_args!("{:08x}", self.new_inbound_spi),
             )
             .field("pfs", &self.ke.as_ref().map(KeyExchange::group))
+            .field("recreate", &self.recreate)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +91,39 @@ pub(crate) fn start(
     let Some(old) = sa.current().cloned() else {
         return Ok(None);
     };
+    let rekey = begin(shared, now, sa, &old, false)?;
+    tracing::debug!(old = %format_args!("{:08x}", old.inbound_spi), new = %format_args!("{:08x}", rekey.new_inbound_spi), "rekeying the Child SA");
+    Ok(Some(Pending::RekeyChild(Box::new(rekey))))
+}
+
+/// Sends CREATE_CHILD_SA for a new Child SA with the traffic selectors of the one the
+/// gateway deleted (RFC 7296 §1.3.1: "HDR, SK {SA, Ni, [KEi], TSi, TSr}"); `None` when
+/// there is none to replace, or a Child SA is up again.
+pub(crate) fn start_recreate(
+    shared: &mut Shared,
+    now: Instant,
+    sa: &mut EstablishedSa,
+) -> Result<Option<Pending>, Error> {
+    let Some(lost) = sa.lost.clone() else {
+        return Ok(None);
+    };
+    if sa.current().is_some() {
+        sa.lost = None;
+        return Ok(None);
+    }
+    sa.recreated += 1;
+    let rekey = begin(shared, now, sa, &lost, true)?;
+    tracing::info!(deleted = %format_args!("{:08x}", lost.inbound_spi), new = %format_args!("{:08x}", rekey.new_inbound_spi), "the gateway deleted the Child SA; negotiating a new one");
+    Ok(Some(Pending::RekeyChild(Box::new(rekey))))
+}
+
+fn begin(
+    shared: &mut Shared,
+    now: Instant,
+    sa: &EstablishedSa,
+    old: &Child,
+    recreate: bool,
+) -> Result<OurRekey, Error> {
     let groups = shared.config.rekey_pfs_groups.clone();
     let new_inbound_spi = new_spi(shared, sa);
     let mut rekey = OurRekey {
@@ -89,33 +133,34 @@ pub(crate) fn start(
         ke: None,
         groups,
         ke_rounds: 0,
+        recreate,
     };
     if let Some(g) = rekey.groups.first().copied() {
         let mut rng = shared.rng.clone();
         rekey.ke = Some(KeyExchange::generate(g, &mut rng).map_err(Error::internal)?);
     }
-    send(shared, now, &rekey, &old)?;
-    tracing::debug!(old = %format_args!("{:08x}", old.inbound_spi), new = %format_args!("{:08x}", new_inbound_spi), "rekeying the Child SA");
-    Ok(Some(Pending::RekeyChild(Box::new(rekey))))
+    send(shared, now, &rekey, old)?;
+    Ok(rekey)
 }
 
 fn send(shared: &mut Shared, now: Instant, rekey: &OurRekey, old: &Child) -> Result<(), Error> {
     // RFC 7296 §1.3.3: "The CREATE_CHILD_SA request for rekeying a Child SA is:
     // HDR, SK {N(REKEY_SA), SA, Ni, [KEi,] TSi, TSr}", and the SPI of the REKEY_SA
     // notification "is the SPI the exchange initiator would expect in inbound ESP or AH
-    // packets": our inbound SPI.
-    let mut inner = vec![
-        PayloadBuilder::Notify(
+    // packets": our inbound SPI. A new Child SA (§1.3.1) is the same without it.
+    let mut inner = Vec::new();
+    if !rekey.recreate {
+        inner.push(PayloadBuilder::Notify(
             NotifyBuilder::new(NotifyType::REKEY_SA)
                 .with_child_spi(ProtocolId::ESP, rekey.old_inbound_spi),
-        ),
-        PayloadBuilder::Sa(proposal::esp_sa(
-            &shared.config.esp_proposals,
-            rekey.new_inbound_spi,
-            &rekey.groups,
-        )),
-        PayloadBuilder::Nonce(rekey.ni.clone()),
-    ];
+        ));
+    }
+    inner.push(PayloadBuilder::Sa(proposal::esp_sa(
+        &shared.config.esp_proposals,
+        rekey.new_inbound_spi,
+        &rekey.groups,
+    )));
+    inner.push(PayloadBuilder::Nonce(rekey.ni.clone()));
     if let Some(ke) = &rekey.ke {
         inner.push(PayloadBuilder::Ke(KeBuilder {
             method: KeMethod::new(ke.group().iana_id()),
@@ -161,10 +206,13 @@ pub(crate) fn handle_response(
             && rekey.ke_rounds == 0
         {
             tracing::debug!(group = %group_name(group), "the gateway wants another PFS group; rekeying again");
-            let Some(old) = sa
-                .by_inbound(rekey.old_inbound_spi)
-                .map(|i| sa.children[i].clone())
-            else {
+            let old = if rekey.recreate {
+                sa.lost.clone()
+            } else {
+                sa.by_inbound(rekey.old_inbound_spi)
+                    .map(|i| sa.children[i].clone())
+            };
+            let Some(old) = old else {
                 return Ok(());
             };
             let mut rng = shared.rng.clone();
@@ -179,6 +227,11 @@ pub(crate) fn handle_response(
         // RFC 7296 §2.25: on TEMPORARY_FAILURE "it MUST NOT immediately retry the
         // operation; it MUST wait so that the sender may complete whatever operation
         // caused the temporary condition."
+        if rekey.recreate {
+            tracing::warn!(%notify, "the gateway refused a new Child SA");
+            give_up_recreating(shared, sa);
+            return Ok(());
+        }
         if notify == NotifyType::TEMPORARY_FAILURE {
             sa.rekey_retry_at = now.checked_add(RETRY_AFTER);
         }
@@ -188,6 +241,14 @@ pub(crate) fn handle_response(
     }
     match complete(shared, sa, &rekey, inbound) {
         Ok(()) => Ok(()),
+        Err(e) if rekey.recreate => {
+            tracing::warn!(error = %e, "the gateway's new Child SA is unusable");
+            give_up_recreating(shared, sa);
+            sa.push_task(Task::DeleteChild {
+                inbound_spi: rekey.new_inbound_spi,
+            });
+            Ok(())
+        }
         Err(e) => {
             tracing::warn!(error = %e, "the gateway's answer to our Child SA rekey is unusable; keeping the old Child SA");
             sa.collision = None;
@@ -197,6 +258,17 @@ pub(crate) fn handle_response(
             });
             Ok(())
         }
+    }
+}
+
+/// The Child SA the gateway deleted cannot be replaced: the tunnel has none left.
+fn give_up_recreating(shared: &mut Shared, sa: &mut EstablishedSa) {
+    if let Some(lost) = sa.lost.take() {
+        shared.events.push_back(Event::ChildSaDeleted {
+            inbound_spi: lost.inbound_spi,
+            outbound_spi: lost.outbound_spi,
+            recreating: false,
+        });
     }
 }
 
@@ -234,8 +306,16 @@ fn complete(
         }
         _ => None,
     };
-    let old_index = sa.by_inbound(rekey.old_inbound_spi);
-    let old = old_index.map(|i| sa.children[i].clone());
+    let old_index = if rekey.recreate {
+        None
+    } else {
+        sa.by_inbound(rekey.old_inbound_spi)
+    };
+    let old = if rekey.recreate {
+        sa.lost.clone()
+    } else {
+        old_index.map(|i| sa.children[i].clone())
+    };
     let (local_ts, remote_ts) = match &old {
         Some(old) => {
             let tsi = super::find(payloads, |p| match p {
@@ -260,6 +340,46 @@ fn complete(
         }
     };
     let old = old.ok_or_else(|| Error::internal("no old Child SA"))?;
+    if rekey.recreate {
+        let secrets = shared
+            .secrets
+            .as_ref()
+            .ok_or_else(|| Error::internal("no IKE SA keys"))?;
+        // RFC 7296 §2.17: the keys of any Child SA made by CREATE_CHILD_SA, new or
+        // rekeyed, are "KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr)".
+        let child_keys =
+            keys::rekeyed_child_keys(secrets, &suite, shared_secret.as_ref(), &rekey.ni, nr, true)?;
+        sa.lost = None;
+        sa.children.push(Child {
+            inbound_spi: rekey.new_inbound_spi,
+            outbound_spi,
+            local_ts: local_ts.clone(),
+            remote_ts: remote_ts.clone(),
+            retiring: false,
+        });
+        report(
+            shared,
+            RekeyedChild {
+                old_inbound_spi: old.inbound_spi,
+                old_outbound_spi: old.outbound_spi,
+                inbound_spi: rekey.new_inbound_spi,
+                outbound_spi,
+                esp_suite: suite,
+                child_keys,
+                pfs_group: group,
+                local_traffic_selectors: local_ts,
+                remote_traffic_selectors: remote_ts,
+                outbound_now: true,
+                by_gateway: false,
+            },
+        );
+        // The deleted Child SA is gone on both sides already.
+        shared.events.push_back(Event::ChildSaRetired {
+            inbound_spi: old.inbound_spi,
+            outbound_spi: old.outbound_spi,
+        });
+        return Ok(());
+    }
     // RFC 7296 §2.8.1: "The SA created with the lowest of the four nonces used in the
     // two exchanges SHOULD be deleted by the endpoint that created it."
     let collision = sa

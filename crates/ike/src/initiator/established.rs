@@ -26,12 +26,18 @@ pub enum Event {
     KeyMaterial(KeyMaterial),
     /// The IKE SA and its first Child SA are up.
     Established(Box<Established>),
-    /// The gateway deleted the Child SA; the IKE SA lives on.
+    /// The gateway deleted the Child SA; the IKE SA lives on. When `recreating`, a
+    /// CREATE_CHILD_SA for a new Child SA with the same traffic selectors is on its
+    /// way (RFC 7296 §1.3.1) and [`Event::ChildSaRekeyed`] reports it, its `old_*`
+    /// SPIs naming the deleted one; otherwise (or when that fails, reported by a
+    /// second `ChildSaDeleted` without `recreating`) the tunnel has no Child SA left.
     ChildSaDeleted {
         /// Our inbound SPI of the deleted Child SA.
         inbound_spi: u32,
         /// Our outbound SPI of it.
         outbound_spi: u32,
+        /// Whether a new Child SA is being negotiated in its place.
+        recreating: bool,
     },
     /// A Child SA was rekeyed (RFC 7296 §2.8): a new one replaces an old one. Accept
     /// the new inbound SA at once; the old one stays until [`Event::ChildSaRetired`].
@@ -165,7 +171,11 @@ pub(crate) struct Child {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Task {
     RekeyChild,
-    DeleteChild { inbound_spi: u32 },
+    /// A new Child SA in place of the one the gateway deleted ([`EstablishedSa::lost`]).
+    RecreateChild,
+    DeleteChild {
+        inbound_spi: u32,
+    },
     RekeyIke,
 }
 
@@ -194,6 +204,11 @@ pub(crate) struct EstablishedSa {
     /// A rekey of the Child SA we are rekeying, started by the gateway and answered
     /// while ours was outstanding (RFC 7296 §2.8.1).
     pub(crate) collision: Option<super::child_rekey::Collision>,
+    /// The last Child SA, deleted by the gateway while the IKE SA lives on, until a
+    /// new one replaces it.
+    pub(crate) lost: Option<Child>,
+    /// How many Child SAs were created in place of deleted ones under this IKE SA.
+    pub(crate) recreated: u32,
 }
 
 impl EstablishedSa {
@@ -205,6 +220,8 @@ impl EstablishedSa {
             rekey_retry_at: None,
             ike_rekey_retry_at: None,
             collision: None,
+            lost: None,
+            recreated: 0,
         }
     }
 
@@ -224,7 +241,8 @@ impl EstablishedSa {
     /// Queues `task` unless it is already queued or under way.
     pub(crate) fn push_task(&mut self, task: Task) {
         let under_way = match (&self.pending, task) {
-            (Some(Pending::RekeyChild(_)), Task::RekeyChild) => true,
+            (Some(Pending::RekeyChild(r)), Task::RekeyChild) => !r.is_recreate(),
+            (Some(Pending::RekeyChild(r)), Task::RecreateChild) => r.is_recreate(),
             (Some(Pending::RekeyIke(_)), Task::RekeyIke) => true,
             (Some(Pending::DeleteChild { inbound_spi }), Task::DeleteChild { inbound_spi: s }) => {
                 *inbound_spi == s
@@ -262,6 +280,7 @@ pub(crate) fn next_request(
         };
         let started = match task {
             Task::RekeyChild => super::child_rekey::start(shared, now, sa),
+            Task::RecreateChild => super::child_rekey::start_recreate(shared, now, sa),
             Task::DeleteChild { inbound_spi } => delete_child(shared, now, inbound_spi),
             Task::RekeyIke => super::ike_rekey::start(shared, now, sa),
         };

@@ -381,6 +381,7 @@ pub(crate) fn answer(
     // new one.
     shared.outstanding = None;
     match sa.pending.take() {
+        Some(Pending::RekeyChild(r)) if r.is_recreate() => sa.push_task(Task::RecreateChild),
         Some(Pending::RekeyChild(_)) => sa.push_task(Task::RekeyChild),
         Some(Pending::DeleteChild { inbound_spi }) => {
             sa.push_task(Task::DeleteChild { inbound_spi });

@@ -11,6 +11,10 @@ use super::{Event, Shared, State};
 use crate::Error;
 use crate::protect::{self, Opened};
 
+/// How many times under one IKE SA a Child SA the gateway deleted is negotiated anew;
+/// a gateway that keeps deleting it means it.
+const MAX_RECREATED: u32 = 3;
+
 /// Handles a request from the gateway; the caller has checked the SPIs and that the IKE
 /// SA is up (or being deleted by us).
 pub(crate) fn handle_request(
@@ -174,16 +178,25 @@ fn informational(
                     child.inbound_spi,
                 ])));
             }
-            // A Child SA replaced by a rekey goes quietly; the last one takes the tunnel.
+            // A Child SA replaced by a rekey goes quietly. The last one is negotiated
+            // anew (RFC 7296 §1.3.1), a few times per IKE SA: a gateway can lose a
+            // Child SA's rekey and let it expire (strongSwan does when its rekey
+            // falls on an IKE SA rekey), and a remote-access tunnel should outlive that.
             let event = if sa.current().is_some() {
                 Event::ChildSaRetired {
                     inbound_spi: child.inbound_spi,
                     outbound_spi: child.outbound_spi,
                 }
             } else {
+                let recreating = sa.recreated < MAX_RECREATED;
+                if recreating {
+                    sa.lost = Some(child.clone());
+                    sa.push_task(Task::RecreateChild);
+                }
                 Event::ChildSaDeleted {
                     inbound_spi: child.inbound_spi,
                     outbound_spi: child.outbound_spi,
+                    recreating,
                 }
             };
             shared.events.push_back(event);

@@ -105,7 +105,8 @@ impl Responder {
         }
     }
 
-    /// The initiator's CREATE_CHILD_SA: a Child SA rekey.
+    /// The initiator's CREATE_CHILD_SA: a Child SA rekey, or a new Child SA (RFC 7296
+    /// §1.3.1: no REKEY_SA notification).
     pub(super) fn create_child_sa(
         &mut self,
         message_id: u32,
@@ -132,10 +133,9 @@ impl Responder {
             Payload::Notify(n) if n.notify_type() == NotifyType::REKEY_SA => n.child_spi().ok(),
             _ => None,
         });
-        let Some((_, spi)) = rekey else {
-            return refuse(self, NotifyType::NO_ADDITIONAL_SAS);
-        };
-        if !self.children.iter().any(|c| c.initiator_spi == spi) {
+        if let Some((_, spi)) = rekey
+            && !self.children.iter().any(|c| c.initiator_spi == spi)
+        {
             return refuse(self, NotifyType::CHILD_SA_NOT_FOUND);
         }
         let sa = find(payloads, |p| match p {
