@@ -64,7 +64,7 @@ pub(crate) struct ServiceArgs {
         long,
         env = "CORRIDOR_SOCKET",
         value_name = "PATH",
-        default_value = "/run/corridor/corridord.sock"
+        default_value = corridor_ipc::DEFAULT_SOCKET
     )]
     pub(crate) socket: PathBuf,
 }

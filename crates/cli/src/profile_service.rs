@@ -21,10 +21,7 @@ use crate::service_cmd::{ask, open, print, runtime};
 
 /// The service's socket for profile commands: `CORRIDOR_SOCKET`, else the default.
 fn socket() -> PathBuf {
-    std::env::var_os("CORRIDOR_SOCKET").map_or_else(
-        || PathBuf::from("/run/corridor/corridord.sock"),
-        PathBuf::from,
-    )
+    corridor_client::default_socket()
 }
 
 /// Runs a profile command against the service (`validate` never reaches here).

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
+use corridor_ipc::DEFAULT_SOCKET;
 use corridor_ipc::connection::{Connection, ConnectionError};
 use corridor_ipc::{
     ClientHello, ClientMessage, ErrorReply, Event, Outcome, PROTOCOL_VERSION, Reply, Request,
@@ -15,13 +16,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub fn default_socket() -> PathBuf {
     std::env::var_os("CORRIDOR_SOCKET").map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from)
 }
-
-/// Where corridord listens.
-#[cfg(unix)]
-const DEFAULT_SOCKET: &str = "/run/corridor/corridord.sock";
-/// Where corridord listens.
-#[cfg(windows)]
-const DEFAULT_SOCKET: &str = r"\\.\pipe\corridord";
 
 /// A byte stream to the service (a Unix socket, or a named pipe on Windows).
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}

@@ -35,6 +35,17 @@ pub use message::{
     ProfileSummary, Reply, Request, ServerHello, ServerMessage, Stats,
 };
 
+/// Where corridord listens unless told otherwise: a Unix socket in the runtime
+/// directory (`/var/run` on macOS, which has no `/run`), or a named pipe on Windows.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub const DEFAULT_SOCKET: &str = "/run/corridor/corridord.sock";
+/// Where corridord listens unless told otherwise (see the other platforms).
+#[cfg(target_os = "macos")]
+pub const DEFAULT_SOCKET: &str = "/var/run/corridor/corridord.sock";
+/// Where corridord listens unless told otherwise (see the other platforms).
+#[cfg(windows)]
+pub const DEFAULT_SOCKET: &str = r"\\.\pipe\corridord";
+
 /// The protocol version both sides announce in their hello. A server refuses a client
 /// of another version with [`ErrorCode::UnsupportedVersion`] rather than guessing.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use corridor_connection::HostOptions;
+use corridor_ipc::DEFAULT_SOCKET;
 use corridor_service::connections::{Connections, ConnectionsConfig};
 use corridor_service::events::Hub;
 use corridor_service::profiles::Profiles;
@@ -34,11 +35,6 @@ enum Command {
     Service(RunArgs),
 }
 
-/// The IPC endpoint's default: a Unix socket, or a named pipe on Windows.
-#[cfg(unix)]
-const DEFAULT_SOCKET: &str = "/run/corridor/corridord.sock";
-#[cfg(windows)]
-const DEFAULT_SOCKET: &str = r"\\.\pipe\corridord";
 /// Users' profiles.
 #[cfg(target_os = "macos")]
 const DEFAULT_STATE_DIR: &str = "/Library/Application Support/Corridor/State";
