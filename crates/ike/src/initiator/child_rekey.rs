@@ -340,52 +340,15 @@ fn complete(
         }
     };
     let old = old.ok_or_else(|| Error::internal("no old Child SA"))?;
-    if rekey.recreate {
-        let secrets = shared
-            .secrets
-            .as_ref()
-            .ok_or_else(|| Error::internal("no IKE SA keys"))?;
-        // RFC 7296 §2.17: the keys of any Child SA made by CREATE_CHILD_SA, new or
-        // rekeyed, are "KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr)".
-        let child_keys =
-            keys::rekeyed_child_keys(secrets, &suite, shared_secret.as_ref(), &rekey.ni, nr, true)?;
-        sa.lost = None;
-        sa.children.push(Child {
-            inbound_spi: rekey.new_inbound_spi,
-            outbound_spi,
-            local_ts: local_ts.clone(),
-            remote_ts: remote_ts.clone(),
-            retiring: false,
-        });
-        report(
-            shared,
-            RekeyedChild {
-                old_inbound_spi: old.inbound_spi,
-                old_outbound_spi: old.outbound_spi,
-                inbound_spi: rekey.new_inbound_spi,
-                outbound_spi,
-                esp_suite: suite,
-                child_keys,
-                pfs_group: group,
-                local_traffic_selectors: local_ts,
-                remote_traffic_selectors: remote_ts,
-                outbound_now: true,
-                by_gateway: false,
-            },
-        );
-        // The deleted Child SA is gone on both sides already.
-        shared.events.push_back(Event::ChildSaRetired {
-            inbound_spi: old.inbound_spi,
-            outbound_spi: old.outbound_spi,
-        });
-        return Ok(());
-    }
     // RFC 7296 §2.8.1: "The SA created with the lowest of the four nonces used in the
     // two exchanges SHOULD be deleted by the endpoint that created it."
-    let collision = sa
-        .collision
-        .take()
-        .filter(|c| c.old_inbound_spi == rekey.old_inbound_spi);
+    let collision = if rekey.recreate {
+        None
+    } else {
+        sa.collision
+            .take()
+            .filter(|c| c.old_inbound_spi == rekey.old_inbound_spi)
+    };
     if let Some(c) = &collision {
         let ours_min = rekey.ni.as_slice().min(nr);
         if ours_min < c.min_nonce.as_slice() {
@@ -405,6 +368,8 @@ fn complete(
         .secrets
         .as_ref()
         .ok_or_else(|| Error::internal("no IKE SA keys"))?;
+    // RFC 7296 §2.17: the keys of any Child SA made by CREATE_CHILD_SA, new or
+    // rekeyed, are "KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr)".
     let child_keys =
         keys::rekeyed_child_keys(secrets, &suite, shared_secret.as_ref(), &rekey.ni, nr, true)?;
     if let Some(i) = old_index {
@@ -433,6 +398,15 @@ fn complete(
             by_gateway: false,
         },
     );
+    if rekey.recreate {
+        // The deleted Child SA is gone on both sides already.
+        sa.lost = None;
+        shared.events.push_back(Event::ChildSaRetired {
+            inbound_spi: old.inbound_spi,
+            outbound_spi: old.outbound_spi,
+        });
+        return Ok(());
+    }
     // RFC 7296 §2.8: "To rekey a Child SA within an existing IKE SA, create a new,
     // equivalent SA (see Section 2.17 below), and when the new one is established,
     // delete the old one."
