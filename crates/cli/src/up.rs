@@ -148,6 +148,17 @@ async fn up(
     }
 
     let (stop_tx, stop) = watch::channel(false);
+    #[cfg(not(unix))]
+    let stop_requested = {
+        // No signals here: `corridor down` leaves a stop request instead.
+        let by_down = crate::pidfile::stop_requested(args.state_dir.clone());
+        async move {
+            tokio::select! {
+                signal = stop_requested => signal,
+                () = by_down => "corridor down",
+            }
+        }
+    };
     tokio::spawn(async move {
         let signal = stop_requested.await;
         out(&format!("{signal}: disconnecting"));
