@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use corridor_ike::IkeConfig;
 use corridor_model::Profile;
-use corridor_platform::Platform;
+use corridor_platform::{Platform, awake_time};
 use corridor_tunnel::session_driver::{
     ConnectionInfo, DisconnectReason, SessionError, SessionEvent, SessionOptions,
 };
@@ -30,7 +30,7 @@ use crate::host::{self, HostError, HostOptions};
 
 /// How often the local network and the wall clock are looked at.
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
-/// A wall clock that moved this much more than the monotonic clock (which stands still
+/// A wall clock that moved this much more than the awake clock (which stands still
 /// while the machine sleeps) means the machine slept.
 const SLEEP_THRESHOLD: Duration = Duration::from_secs(10);
 
@@ -507,12 +507,12 @@ async fn wait_for_interrupt(
     local: SocketAddr,
 ) -> Interrupt {
     let watch = async {
-        let mut last = (Instant::now(), SystemTime::now());
+        let mut last = (awake_time(), SystemTime::now());
         let mut tick = tokio::time::interval(WATCH_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = (Instant::now(), SystemTime::now());
+            let now = (awake_time(), SystemTime::now());
             if slept(last, now) {
                 return Interrupt::Resumed;
             }
@@ -532,10 +532,10 @@ async fn wait_for_interrupt(
     }
 }
 
-/// Whether the wall clock moved [`SLEEP_THRESHOLD`] more than the monotonic clock
-/// between two readings.
-fn slept(before: (Instant, SystemTime), after: (Instant, SystemTime)) -> bool {
-    let monotonic = after.0.saturating_duration_since(before.0);
+/// Whether the wall clock moved [`SLEEP_THRESHOLD`] more than the awake clock
+/// ([`awake_time`], which stands still during sleep on every OS) between two readings.
+fn slept(before: (Duration, SystemTime), after: (Duration, SystemTime)) -> bool {
+    let monotonic = after.0.saturating_sub(before.0);
     match after.1.duration_since(before.1) {
         Ok(wall) => wall.saturating_sub(monotonic) > SLEEP_THRESHOLD,
         // The wall clock went back: not sleep (someone set the clock).
@@ -589,7 +589,7 @@ mod tests {
 
     #[test]
     fn sleep_is_a_wall_clock_jump_past_the_monotonic_clock() {
-        let t0 = Instant::now();
+        let t0 = awake_time();
         let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let after = |mono: u64, wall: u64| {
             (

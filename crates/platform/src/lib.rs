@@ -10,6 +10,7 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod awake;
 pub mod dns;
 mod error;
 pub mod journal;
@@ -30,6 +31,7 @@ mod platform;
 #[cfg(target_os = "linux")]
 pub mod resolved;
 
+pub use awake::awake_time;
 pub use dns::{DnsBackend, DnsConfig, DnsMode};
 pub use error::{Error, Result};
 pub use imp::{OsNetwork, TunDevice};
