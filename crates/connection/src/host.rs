@@ -220,7 +220,11 @@ pub async fn configure(
             .await
             .map_err(step("cannot set up DNS"))?;
         dns_servers.clone_from(&dns.servers);
-        dns_domains = if mode.is_full_tunnel() {
+        // macOS sends every name to the tunnel when a split configuration has no
+        // domain (a supplemental resolver without one would match nothing).
+        let every_name = mode.is_full_tunnel()
+            || matches!(backend, DnsBackend::DynamicStore { split: false, .. });
+        dns_domains = if every_name {
             vec!["~.".to_string()]
         } else {
             dns.search_domains.clone()
@@ -246,6 +250,16 @@ pub async fn configure(
                 "  dns      {} (search {domains}) in {}",
                 servers.join(", "),
                 path.display()
+            )),
+            DnsBackend::DynamicStore { key, split } => out(&format!(
+                "  dns      {} for {} on {device} (SystemConfiguration {key}{})",
+                servers.join(", "),
+                if split {
+                    domains.as_str()
+                } else {
+                    "every name"
+                },
+                if split { ", split" } else { "" },
             )),
             DnsBackend::Windows {
                 interface,
