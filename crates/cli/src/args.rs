@@ -176,8 +176,9 @@ pub(crate) struct UpArgs {
     /// Leave DNS alone.
     #[arg(long, conflicts_with = "resolv_conf")]
     pub(crate) no_dns: bool,
-    /// The TUN interface's name.
-    #[arg(long, value_name = "NAME", default_value = "corridor0")]
+    /// The TUN interface's name. macOS names utun interfaces itself: `utunN` asks for
+    /// that unit, `utun` (the default there) for the next free one.
+    #[arg(long, value_name = "NAME", default_value = corridor_platform::DEFAULT_TUN_NAME)]
     pub(crate) tun_name: String,
     /// End when the connection is lost instead of connecting again (with growing waits:
     /// 1 s, 2 s, 4 s ... 60 s) while the tunnel's routes keep traffic in.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use corridor_model::Profile;
 use corridor_platform::{
-    DnsBackend, DnsConfig, DnsMode, Family, IpNet, Platform, Route, TunConfig, TunDevice,
+    DnsBackend, DnsConfig, DnsMode, Family, IpNet, Platform, Route, Tun, TunConfig, TunDevice,
     split_default_routes,
 };
 use corridor_tunnel::session_driver::ConnectionInfo;
@@ -18,7 +18,8 @@ use crate::route_plan;
 /// How the host side is set up, beyond what the profile and the gateway decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostOptions {
-    /// The TUN device's name.
+    /// The TUN device's name: a wish on macOS, where `utun` takes the next free utun
+    /// and the device's real name is [`Tun::name`].
     pub tun_name: String,
     /// Leave DNS alone.
     pub no_dns: bool,
@@ -29,7 +30,7 @@ pub struct HostOptions {
 impl Default for HostOptions {
     fn default() -> Self {
         Self {
-            tun_name: "corridor0".to_string(),
+            tun_name: corridor_platform::DEFAULT_TUN_NAME.to_string(),
             no_dns: false,
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
         }
@@ -104,11 +105,13 @@ pub async fn configure(
         })
         .await
         .map_err(step("cannot create the TUN device"))?;
+    // The OS may have named the device itself (macOS: the next free utun); routes and
+    // DNS go on the device that exists.
+    let device = tun.name().to_string();
     let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     out(&format!(
-        "  address  {} on {} (MTU {mtu})",
+        "  address  {} on {device} (MTU {mtu})",
         list.join(", "),
-        args.tun_name
     ));
 
     let selectors: Vec<corridor_model::IpNet> = info
@@ -125,7 +128,7 @@ pub async fn configure(
         has(Family::V6),
         gateway,
     );
-    let device = args.tun_name.as_str();
+    let device = device.as_str();
     // Bypasses first: the gateway's pin must be in place before a route covering it.
     for net in &plan.bypass {
         let dest = platform_net(net)?;
@@ -220,7 +223,11 @@ pub async fn configure(
             .await
             .map_err(step("cannot set up DNS"))?;
         dns_servers.clone_from(&dns.servers);
-        dns_domains = if mode.is_full_tunnel() {
+        // macOS sends every name to the tunnel when a split configuration has no
+        // domain (a supplemental resolver without one would match nothing).
+        let every_name = mode.is_full_tunnel()
+            || matches!(backend, DnsBackend::DynamicStore { split: false, .. });
+        dns_domains = if every_name {
             vec!["~.".to_string()]
         } else {
             dns.search_domains.clone()
@@ -246,6 +253,16 @@ pub async fn configure(
                 "  dns      {} (search {domains}) in {}",
                 servers.join(", "),
                 path.display()
+            )),
+            DnsBackend::DynamicStore { key, split } => out(&format!(
+                "  dns      {} for {} on {device} (SystemConfiguration {key}{})",
+                servers.join(", "),
+                if split {
+                    domains.as_str()
+                } else {
+                    "every name"
+                },
+                if split { ", split" } else { "" },
             )),
             DnsBackend::Windows {
                 interface,

@@ -69,6 +69,14 @@ pub enum DnsBackend {
         /// The NRPT rule's namespaces; empty when no rule was needed.
         namespaces: Vec<String>,
     },
+    /// macOS: a service's DNS entity in the SystemConfiguration dynamic store.
+    DynamicStore {
+        /// The key written (`State:/Network/Service/<id>/DNS`).
+        key: String,
+        /// Our own service with supplemental match domains (split DNS), or the
+        /// primary service's DNS taken over (every name).
+        split: bool,
+    },
 }
 
 /// Checks that `domain` is a DNS name that fits a `resolv.conf` search line and a

@@ -62,6 +62,15 @@ pub enum Change {
         /// The rule's key under the NRPT key (see `nrpt::NRPT_KEY`).
         key: String,
     },
+    /// A macOS SystemConfiguration dynamic-store key (a service's DNS entity) was
+    /// written; undo puts `original` back, or removes the key when there was none. A
+    /// value that no longer carries our mark (see `dynstore.rs`) is left as it is.
+    DynamicStoreKey {
+        /// The key, e.g. `State:/Network/Service/corridor-utun4/DNS`.
+        key: String,
+        /// The dictionary the key held before, as JSON.
+        original: Option<serde_json::Value>,
+    },
 }
 
 /// The on-disk journal plus its in-memory copy.

@@ -4,7 +4,7 @@
 //!
 //! Each OS-facing piece is a trait ([`Tun`], [`NetworkOs`]) with one module per OS,
 //! chosen at compile time; [`Platform`] adds the journal on top and is the same on
-//! every OS. Linux and Windows are implemented; other systems build and answer
+//! every OS. Linux, Windows and macOS are implemented; other systems build and answer
 //! [`Error::Unsupported`].
 
 #![deny(clippy::unwrap_used)]
@@ -12,6 +12,11 @@
 
 mod awake;
 pub mod dns;
+// The macOS dictionaries, routing-socket requests and utun names are plain data, so
+// they are built (and tested) everywhere the tests run.
+#[cfg(any(target_os = "macos", test))]
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod dynstore;
 mod error;
 pub mod journal;
 pub mod nrpt;
@@ -23,9 +28,20 @@ mod imp;
 #[cfg(windows)]
 #[path = "windows.rs"]
 mod imp;
-#[cfg(not(any(target_os = "linux", windows)))]
+#[cfg(target_os = "macos")]
+#[path = "macos.rs"]
+mod imp;
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 #[path = "unsupported.rs"]
 mod imp;
+#[cfg(target_os = "macos")]
+mod macos_dns;
+#[cfg(any(target_os = "macos", test))]
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod route_map;
+#[cfg(any(target_os = "macos", test))]
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod utun;
 
 mod platform;
 #[cfg(target_os = "linux")]
@@ -44,6 +60,15 @@ pub use types::{
 
 use std::future::Future;
 use std::ops::Range;
+
+/// The TUN interface name callers use unless told otherwise. macOS names utun
+/// interfaces itself, so there it means "the next free utun" (see `utun.rs`); the
+/// device's real name is [`Tun::name`].
+#[cfg(target_os = "macos")]
+pub const DEFAULT_TUN_NAME: &str = "utun";
+/// The TUN interface name callers use unless told otherwise.
+#[cfg(not(target_os = "macos"))]
+pub const DEFAULT_TUN_NAME: &str = "corridor0";
 
 /// How many packets one [`Tun::recv_batch`] may need room for: a TCP super-packet of
 /// 64 KiB split at an MTU of 576 or more fits, and [`Tun::send_batch`] coalesces this

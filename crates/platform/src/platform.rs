@@ -9,7 +9,7 @@ use crate::journal::{Change, Journal};
 use crate::types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunConfig, check_ifname, split_default_routes,
 };
-use crate::{NetworkOs, OsNetwork, TunDevice};
+use crate::{NetworkOs, OsNetwork, Tun, TunDevice};
 
 /// Network changes with a durable undo log. Call [`Platform::restore`] at start-up
 /// (to undo what a crashed run left) and at shutdown (to undo this run).
@@ -59,12 +59,22 @@ impl Platform {
             name: config.name.clone(),
         })?;
         let tun = self.os.create_tun(&config.name, config.mtu).await?;
+        // The OS may name the device itself (macOS: the next free utun): the real
+        // name is what later changes, and their undo, must refer to.
+        let name = tun.name().to_string();
+        if name != config.name {
+            self.journal
+                .record(Change::TunCreated { name: name.clone() })?;
+            self.journal.forget(&Change::TunCreated {
+                name: config.name.clone(),
+            })?;
+        }
         for net in &config.addresses {
             self.journal.record(Change::AddressAdded {
-                device: config.name.clone(),
+                device: name.clone(),
                 net: *net,
             })?;
-            self.os.add_address(&config.name, *net).await?;
+            self.os.add_address(&name, *net).await?;
         }
         Ok(tun)
     }
@@ -207,8 +217,11 @@ impl Platform {
     /// runs (it owns `org.freedesktop.resolve1` on the system bus), with the routing
     /// `mode` asks for (see `resolved::LinkSettings::new`); otherwise by replacing the
     /// `resolv.conf`-format file at `resolv_conf` (normally `/etc/resolv.conf`) as
-    /// [`Platform::replace_resolv_conf`] does, where `mode` has no effect. Journalled
-    /// either way; calling it again while the tunnel is up updates the settings.
+    /// [`Platform::replace_resolv_conf`] does, where `mode` has no effect. On Windows
+    /// the servers go on the interface with an NRPT rule; on macOS into the
+    /// SystemConfiguration dynamic store (`resolv_conf` is not used on either).
+    /// Journalled either way; calling it again while the tunnel is up updates the
+    /// settings.
     pub async fn apply_dns(
         &mut self,
         link: &str,
@@ -266,7 +279,13 @@ impl Platform {
                 namespaces,
             });
         }
-        #[cfg(not(windows))]
+        #[cfg(target_os = "macos")]
+        {
+            let _ = resolv_conf;
+            check_ifname(link)?;
+            return self.apply_dynamic_store_dns(link, config, mode);
+        }
+        #[cfg(not(any(windows, target_os = "macos")))]
         {
             let _ = (link, mode);
             self.replace_resolv_conf(resolv_conf, config)?;
@@ -275,6 +294,57 @@ impl Platform {
                 path: resolv_conf.to_path_buf(),
             })
         }
+    }
+
+    /// macOS: publishes `config` in the SystemConfiguration dynamic store (see
+    /// `dynstore.rs`): our own service's DNS entity with supplemental match domains
+    /// for split DNS, or the primary service's DNS entity for every name. The key's
+    /// value before the first write is journalled first; writing again while the
+    /// tunnel is up keeps that first original.
+    #[cfg(target_os = "macos")]
+    fn apply_dynamic_store_dns(
+        &mut self,
+        link: &str,
+        config: &DnsConfig,
+        mode: DnsMode,
+    ) -> Result<DnsBackend> {
+        use crate::dynstore;
+        let plan = dynstore::plan(config, mode, link)?;
+        let key = if plan.split {
+            dynstore::tunnel_dns_key(link)?
+        } else {
+            let service = crate::macos_dns::primary_service()?.ok_or_else(|| Error::Os {
+                op: "find the primary network service".into(),
+                detail: format!(
+                    "neither {} nor {} names a {}",
+                    dynstore::GLOBAL_IPV4_KEY,
+                    dynstore::GLOBAL_IPV6_KEY,
+                    dynstore::PRIMARY_SERVICE
+                ),
+            })?;
+            dynstore::service_dns_key(&service)?
+        };
+        let already = self
+            .journal
+            .entries()
+            .iter()
+            .any(|c| matches!(c, Change::DynamicStoreKey { key: k, .. } if *k == key));
+        if !already {
+            // A value of ours here is a leftover no restore undid; it is not the
+            // host's own setting, so it is not what to put back.
+            let original =
+                crate::macos_dns::read_key(&key)?.filter(|value| !dynstore::is_ours(value));
+            self.journal.record(Change::DynamicStoreKey {
+                key: key.clone(),
+                original,
+            })?;
+        }
+        crate::macos_dns::write_key(&key, &plan.dictionary)?;
+        tracing::info!(link, %key, split = plan.split, "DNS set in the dynamic store");
+        Ok(DnsBackend::DynamicStore {
+            key,
+            split: plan.split,
+        })
     }
 
     /// Reverts what [`Platform::apply_dns`] set on a link through systemd-resolved.
@@ -322,6 +392,9 @@ impl Platform {
                     self.revert_resolved_link(*ifindex, ifname).await?
                 }
                 Change::NrptRule { key } => remove_nrpt_rule(key)?,
+                Change::DynamicStoreKey { key, original } => {
+                    restore_store_key(key, original.as_ref())?
+                }
             };
             tracing::debug!(?change, removed = done, "restored");
             self.journal.pop()?;
@@ -341,6 +414,20 @@ fn remove_nrpt_rule(key: &str) -> Result<bool> {
     #[cfg(not(windows))]
     {
         let _ = key;
+        Ok(false)
+    }
+}
+
+/// Puts a macOS dynamic-store key back; elsewhere there is no store (a journal carried
+/// over from macOS is the only way to meet such an entry).
+fn restore_store_key(key: &str, original: Option<&serde_json::Value>) -> Result<bool> {
+    #[cfg(target_os = "macos")]
+    {
+        crate::macos_dns::restore_key(key, original)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let _ = (key, original);
         Ok(false)
     }
 }

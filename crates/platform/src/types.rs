@@ -319,6 +319,9 @@ mod tests {
     #[test]
     fn ifname_rules() {
         assert!(check_ifname("corridor0").is_ok());
+        // macOS: "the next free utun".
+        assert!(check_ifname("utun").is_ok());
+        assert!(check_ifname(crate::DEFAULT_TUN_NAME).is_ok());
         assert!(check_ifname("").is_err());
         assert!(check_ifname("a/b").is_err());
         assert!(check_ifname("0123456789abcdef").is_err());

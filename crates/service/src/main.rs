@@ -70,8 +70,9 @@ struct RunArgs {
     /// journal: each restores only its own leftovers.
     #[arg(long, default_value = DEFAULT_RUN_DIR)]
     run_dir: PathBuf,
-    /// The TUN interface's name.
-    #[arg(long, value_name = "NAME", default_value = "corridor0")]
+    /// The TUN interface's name. macOS names utun interfaces itself: `utunN` asks for
+    /// that unit, `utun` (the default there) for the next free one.
+    #[arg(long, value_name = "NAME", default_value = corridor_platform::DEFAULT_TUN_NAME)]
     tun_name: String,
     /// The resolv.conf-format file to point at the tunnel's DNS servers when
     /// systemd-resolved is not running.
