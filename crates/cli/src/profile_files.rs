@@ -56,8 +56,6 @@ pub(crate) fn write_file(
     force: bool,
     private: bool,
 ) -> Result<(), Failure> {
-    #[cfg(not(unix))]
-    let _ = private;
     if !force && path.exists() {
         return Err(Failure::Conflict(anyhow!(
             "{} exists; use --force to overwrite it",
@@ -72,17 +70,12 @@ pub(crate) fn write_file(
     } else {
         options.create_new(true);
     }
-    #[cfg(unix)]
-    if private {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = if private {
+        corridor_platform::private_file::open_private(&mut options, path)
+    } else {
+        options.open(path)
     }
-    let mut file = options.open(path).map_err(fail)?;
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
-    }
+    .map_err(fail)?;
     file.write_all(contents)
         .and_then(|()| file.sync_all())
         .map_err(fail)

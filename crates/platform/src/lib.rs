@@ -20,6 +20,7 @@ mod dynstore;
 mod error;
 pub mod journal;
 pub mod nrpt;
+pub mod private_file;
 mod types;
 
 #[cfg(target_os = "linux")]

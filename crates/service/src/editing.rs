@@ -324,9 +324,7 @@ fn write_private(path: &Path, value: &Value) -> Result<(), ErrorReply> {
     let written = (|| {
         let mut file = fs::OpenOptions::new();
         file.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-        let mut file = file.open(&tmp)?;
+        let mut file = corridor_platform::private_file::open_private(&mut file, &tmp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;

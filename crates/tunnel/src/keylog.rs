@@ -108,22 +108,12 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-#[cfg(unix)]
 fn open_private(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
-    // An older file may have been created with looser permissions.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(file)
-}
-
-#[cfg(not(unix))]
-fn open_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new().append(true).create(true).open(path)
+    // An older file may have been created with looser permissions: restricted again.
+    corridor_platform::private_file::open_private(
+        OpenOptions::new().append(true).create(true),
+        path,
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
