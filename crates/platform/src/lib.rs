@@ -22,6 +22,7 @@ pub mod journal;
 pub mod nrpt;
 pub mod private_file;
 mod types;
+pub mod wintun_pin;
 
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]

@@ -278,10 +278,17 @@ impl OsNetwork {
                 ),
             });
         }
+        let bytes = std::fs::read(&path).map_err(|source| Error::Tun {
+            name: "wintun".into(),
+            source,
+        })?;
+        crate::wintun_pin::check_wintun_dll(&path, &bytes)?;
         // SAFETY: loading runs the DLL's initialisation code. The path is absolute (no
-        // search order), the file is the one the installer put beside corridord.exe in
-        // a directory only administrators can write, and its exports are resolved by
-        // the wintun crate against the documented wintun API.
+        // search order), its bytes were just checked to be the pinned wintun.dll, the
+        // file lies beside corridord.exe in a directory only administrators can write
+        // (so it cannot be swapped between the check and the load by anyone who could
+        // not load code into the service anyway), and its exports are resolved by the
+        // wintun crate against the documented wintun API.
         let loaded = unsafe { wintun::load_from_path(&path) }.map_err(|e| Error::Tun {
             name: "wintun".into(),
             source: std::io::Error::other(format!("cannot load {}: {e}", path.display())),
