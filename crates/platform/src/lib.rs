@@ -6,6 +6,10 @@
 //! chosen at compile time; [`Platform`] adds the journal on top and is the same on
 //! every OS. Linux and Windows are implemented; other systems build and answer
 //! [`Error::Unsupported`].
+//!
+//! The kill switch ([`KillSwitch`]) is a policy value turned into unreachable routes on
+//! Linux, WFP filters on Windows ([`wfp_rules`]) and a pf anchor on macOS
+//! ([`pf_rules`]); the rules are computed by pure functions tested on every OS.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -13,8 +17,11 @@
 pub mod dns;
 mod error;
 pub mod journal;
+pub mod killswitch;
 pub mod nrpt;
+pub mod pf_rules;
 mod types;
+pub mod wfp_rules;
 
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]
@@ -34,6 +41,7 @@ pub use dns::{DnsBackend, DnsConfig, DnsMode};
 pub use error::{Error, Result};
 pub use imp::{OsNetwork, TunDevice};
 pub use journal::{Change, Journal};
+pub use killswitch::KillSwitch;
 pub use platform::Platform;
 pub use types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunCapabilities, TunConfig, check_ifname,
