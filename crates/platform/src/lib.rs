@@ -7,9 +7,10 @@
 //! every OS. Linux and Windows are implemented; other systems build and answer
 //! [`Error::Unsupported`].
 //!
-//! The kill switch ([`KillSwitch`]) is a policy value turned into unreachable routes on
-//! Linux, WFP filters on Windows ([`wfp_rules`]) and a pf anchor on macOS
-//! ([`pf_rules`]); the rules are computed by pure functions tested on every OS.
+//! The kill switch ([`KillSwitch`], [`Platform::block_outside_tunnel`]) is a policy
+//! value turned into unreachable routes on Linux, WFP filters on Windows
+//! ([`wfp_rules`]) and a pf anchor on macOS ([`pf_rules`]); the rules are computed
+//! by pure functions tested on every OS.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -22,6 +23,11 @@ pub mod nrpt;
 pub mod pf_rules;
 mod types;
 pub mod wfp_rules;
+
+#[cfg(target_os = "macos")]
+mod pf;
+#[cfg(windows)]
+mod wfp;
 
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]
@@ -42,7 +48,7 @@ pub use error::{Error, Result};
 pub use imp::{OsNetwork, TunDevice};
 pub use journal::{Change, Journal};
 pub use killswitch::KillSwitch;
-pub use platform::Platform;
+pub use platform::{KillSwitchBackend, Platform};
 pub use types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunCapabilities, TunConfig, check_ifname,
     split_default_routes,
