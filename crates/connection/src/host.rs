@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use corridor_model::Profile;
 use corridor_platform::{
-    DnsBackend, DnsConfig, DnsMode, Family, IpNet, Platform, Route, Tun, TunConfig, TunDevice,
-    split_default_routes,
+    DnsBackend, DnsConfig, DnsMode, Family, IpNet, KillSwitch, KillSwitchBackend, Platform, Route,
+    Tun, TunConfig, TunDevice, split_default_routes,
 };
 use corridor_tunnel::session_driver::ConnectionInfo;
 
@@ -169,20 +169,37 @@ pub async fn configure(
             routes.push(route.destination.to_string());
         }
     }
-    for (family, on) in [(Family::V4, plan.block_v4), (Family::V6, plan.block_v6)] {
-        if !on {
-            continue;
-        }
-        for route in split_default_routes(device, family) {
-            let block = Route::unreachable(route.destination);
-            platform
-                .add_route(block.clone())
-                .await
-                .map_err(step("cannot block traffic outside the tunnel"))?;
-            out(&format!(
-                "  route    unreachable {} (blocked outside the tunnel)",
-                block.destination
-            ));
+    if plan.block_v4 || plan.block_v6 {
+        let policy = kill_switch(profile, device, gateway, info, &plan)?;
+        let backend = platform
+            .block_outside_tunnel(&policy)
+            .await
+            .map_err(step("cannot block traffic outside the tunnel"))?;
+        match backend {
+            KillSwitchBackend::UnreachableRoutes { routes } => {
+                for block in routes {
+                    out(&format!(
+                        "  route    unreachable {} (blocked outside the tunnel)",
+                        block.destination
+                    ));
+                }
+            }
+            KillSwitchBackend::Wfp { .. } => {
+                for family in policy.blocked_families() {
+                    out(&format!(
+                        "  block    {} outside the tunnel (WFP)",
+                        family.name()
+                    ));
+                }
+            }
+            KillSwitchBackend::Pf { anchor } => {
+                for family in policy.blocked_families() {
+                    out(&format!(
+                        "  block    {} outside the tunnel (pf anchor {anchor})",
+                        family.name()
+                    ));
+                }
+            }
         }
     }
     for note in &plan.notes {
@@ -294,6 +311,34 @@ pub async fn configure(
         dns_servers,
         dns_domains,
     })
+}
+
+/// The kill switch for `plan`'s blocked families: the tunnel device, the gateway on
+/// the profile's IKE port, 4500 (NAT traversal, RFC 7296 §2.23) and the port in use,
+/// the profile's excluded prefixes, and the networks on the host's own links (which
+/// Linux's unreachable routes let through as well).
+fn kill_switch(
+    profile: &Profile,
+    device: &str,
+    gateway: IpAddr,
+    info: &ConnectionInfo,
+    plan: &route_plan::RoutePlan,
+) -> Result<KillSwitch, HostError> {
+    let mut policy = KillSwitch::new(device, gateway);
+    policy.block_v4 = plan.block_v4;
+    policy.block_v6 = plan.block_v6;
+    policy.gateway_ports = [profile.gateway.port, 4500, info.remote_port]
+        .into_iter()
+        .filter(|port| *port != 0)
+        .collect();
+    policy.permitted = profile
+        .routing
+        .exclude
+        .iter()
+        .map(platform_net)
+        .collect::<Result<_, _>>()?;
+    policy.allow_lan = true;
+    Ok(policy)
 }
 
 fn platform_net(net: &corridor_model::IpNet) -> Result<IpNet, HostError> {

@@ -71,6 +71,16 @@ pub enum Change {
         /// The dictionary the key held before, as JSON.
         original: Option<serde_json::Value>,
     },
+    /// The kill switch's rules were loaded into a pf anchor on macOS. Recorded before
+    /// loading, with no token; recorded again with the token once `pfctl -E` has
+    /// enabled pf holding a reference. pf keeps both when the process dies, so undo
+    /// flushes the anchor's rules and, given a token, releases that reference.
+    PfAnchor {
+        /// The anchor's path (`com.apple/corridor`).
+        anchor: String,
+        /// The enable reference `pfctl -E` returned, if it had answered yet.
+        token: Option<String>,
+    },
 }
 
 /// The on-disk journal plus its in-memory copy.
@@ -238,6 +248,30 @@ mod tests {
         );
         assert!(!again.path().exists());
         assert!(!dir.path().join(TMP_NAME).exists());
+    }
+
+    #[test]
+    fn pf_anchor_entries_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let loaded = Change::PfAnchor {
+            anchor: "com.apple/corridor".into(),
+            token: None,
+        };
+        let enabled = Change::PfAnchor {
+            anchor: "com.apple/corridor".into(),
+            token: Some("8345372914573".into()),
+        };
+        j.record(loaded.clone()).unwrap();
+        j.record(enabled.clone()).unwrap();
+        let text = fs::read_to_string(j.path()).unwrap();
+        assert!(text.contains(
+            r#"{"change":"pf_anchor","anchor":"com.apple/corridor","token":"8345372914573"}"#
+        ));
+        assert_eq!(
+            Journal::open(dir.path()).unwrap().entries(),
+            &[loaded, enabled]
+        );
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! chosen at compile time; [`Platform`] adds the journal on top and is the same on
 //! every OS. Linux, Windows and macOS are implemented; other systems build and answer
 //! [`Error::Unsupported`].
+//!
+//! The kill switch ([`KillSwitch`], [`Platform::block_outside_tunnel`]) is a policy
+//! value turned into unreachable routes on Linux, WFP filters on Windows
+//! ([`wfp_rules`]) and a pf anchor on macOS ([`pf_rules`]); the rules are computed
+//! by pure functions tested on every OS.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -19,10 +24,18 @@ pub mod dns;
 mod dynstore;
 mod error;
 pub mod journal;
+pub mod killswitch;
 pub mod nrpt;
+pub mod pf_rules;
 pub mod private_file;
 mod types;
+pub mod wfp_rules;
 pub mod wintun_pin;
+
+#[cfg(target_os = "macos")]
+mod pf;
+#[cfg(windows)]
+mod wfp;
 
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]
@@ -54,7 +67,8 @@ pub use dns::{DnsBackend, DnsConfig, DnsMode};
 pub use error::{Error, Result};
 pub use imp::{OsNetwork, TunDevice};
 pub use journal::{Change, Journal};
-pub use platform::Platform;
+pub use killswitch::KillSwitch;
+pub use platform::{KillSwitchBackend, Platform};
 pub use types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunCapabilities, TunConfig, check_ifname,
     split_default_routes,

@@ -6,10 +6,33 @@ use std::path::Path;
 use crate::dns::{self, DnsBackend, DnsConfig, DnsMode};
 use crate::error::{Error, Result};
 use crate::journal::{Change, Journal};
+use crate::killswitch::KillSwitch;
 use crate::types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunConfig, check_ifname, split_default_routes,
 };
 use crate::{NetworkOs, OsNetwork, Tun, TunDevice};
+
+/// How [`Platform::block_outside_tunnel`] blocks traffic outside the tunnel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KillSwitchBackend {
+    /// Linux: unreachable split routes (`0.0.0.0/1`, `128.0.0.0/1`, ...), journalled
+    /// like every route; the more specific routes of excluded prefixes, the gateway and
+    /// the host's own links still win over them.
+    UnreachableRoutes {
+        /// The routes added, in order.
+        routes: Vec<Route>,
+    },
+    /// Windows: WFP filters in a dynamic session this process holds open.
+    Wfp {
+        /// How many filters were added.
+        filters: usize,
+    },
+    /// macOS: rules in a pf anchor, with pf enabled holding a reference.
+    Pf {
+        /// The anchor's path.
+        anchor: String,
+    },
+}
 
 /// Network changes with a durable undo log. Call [`Platform::restore`] at start-up
 /// (to undo what a crashed run left) and at shutdown (to undo this run).
@@ -19,6 +42,9 @@ pub struct Platform {
     journal: Journal,
     /// D-Bus address of the system bus, when not the default.
     bus_address: Option<String>,
+    /// The kill switch's WFP session: its filters live exactly as long as it does.
+    #[cfg(windows)]
+    wfp: Option<crate::wfp::WfpSession>,
 }
 
 impl Platform {
@@ -31,6 +57,8 @@ impl Platform {
             os,
             journal,
             bus_address: None,
+            #[cfg(windows)]
+            wfp: None,
         })
     }
 
@@ -182,6 +210,136 @@ impl Platform {
             }
         }
         Ok(added)
+    }
+
+    /// Blocks the traffic of `policy`'s families that does not go through the tunnel,
+    /// except what the policy lets pass (see [`KillSwitch`]); validates it first.
+    ///
+    /// - Linux: unreachable split routes, journalled; what the policy permits keeps the
+    ///   more specific routes it has (or gets from [`Platform::bypass`]), so only the
+    ///   routes are added here.
+    /// - Windows: WFP filters in a dynamic session (`wfp.rs`) held until
+    ///   [`Platform::restore`] or the process ends, whichever comes first; nothing to
+    ///   journal.
+    /// - macOS: rules in the pf anchor [`crate::pf_rules::ANCHOR`] and a pf enable
+    ///   reference, journalled ([`Change::PfAnchor`]) since both outlive the process.
+    ///
+    /// Calling it again replaces the rules (Windows, macOS). On failure nothing of the
+    /// failed step stays applied, or what stays is journalled for `restore`.
+    pub async fn block_outside_tunnel(&mut self, policy: &KillSwitch) -> Result<KillSwitchBackend> {
+        policy.validate()?;
+        #[cfg(target_os = "linux")]
+        {
+            let mut routes = Vec::new();
+            for family in policy.blocked_families() {
+                for route in split_default_routes(&policy.tunnel, family) {
+                    let block = Route::unreachable(route.destination);
+                    self.add_route(block.clone()).await?;
+                    routes.push(block);
+                }
+            }
+            Ok(KillSwitchBackend::UnreachableRoutes { routes })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let policy = self.with_lan(policy).await?;
+            #[cfg(windows)]
+            {
+                // The old session's filters go first; the new ones come in one
+                // transaction, so there is a moment with neither rather than a mix.
+                self.wfp = None;
+                let session = crate::wfp::WfpSession::apply(&policy)?;
+                let filters = session.filters();
+                self.wfp = Some(session);
+                Ok(KillSwitchBackend::Wfp { filters })
+            }
+            #[cfg(target_os = "macos")]
+            {
+                self.apply_pf(&policy)
+            }
+            #[cfg(not(any(windows, target_os = "macos")))]
+            {
+                let _ = policy;
+                Err(Error::Unsupported("the kill switch"))
+            }
+        }
+    }
+
+    /// `policy` with the networks on the host's own links added to what it permits,
+    /// when it allows them.
+    #[cfg(not(target_os = "linux"))]
+    async fn with_lan(&self, policy: &KillSwitch) -> Result<KillSwitch> {
+        let mut policy = policy.clone();
+        if policy.allow_lan {
+            for family in policy.blocked_families() {
+                let routes = self.os.list_routes(family, MAIN_TABLE).await?;
+                policy
+                    .permitted
+                    .extend(crate::killswitch::on_link_networks(&routes, &policy.tunnel));
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Loads `policy`'s pf rules into the anchor and enables pf holding a reference,
+    /// journalled before each step; a failed step takes back what it applied.
+    #[cfg(target_os = "macos")]
+    fn apply_pf(&mut self, policy: &KillSwitch) -> Result<KillSwitchBackend> {
+        let anchor = crate::pf_rules::ANCHOR.to_string();
+        let loaded = Change::PfAnchor {
+            anchor: anchor.clone(),
+            token: None,
+        };
+        let first = !self.journal.entries().contains(&loaded);
+        if first {
+            self.journal.record(loaded.clone())?;
+        }
+        let rules = crate::pf_rules::render(policy);
+        if let Err(e) = crate::pf::load(&anchor, &rules) {
+            if first {
+                self.take_back_pf(&loaded);
+            }
+            return Err(e);
+        }
+        let enabled =
+            self.journal.entries().iter().any(
+                |c| matches!(c, Change::PfAnchor { anchor: a, token: Some(_) } if *a == anchor),
+            );
+        if !enabled {
+            let token = match crate::pf::enable() {
+                Ok(token) => token,
+                Err(e) => {
+                    self.take_back_pf(&loaded);
+                    return Err(e);
+                }
+            };
+            let held = Change::PfAnchor {
+                anchor: anchor.clone(),
+                token: Some(token.clone()),
+            };
+            if let Err(e) = self.journal.record(held) {
+                let _ = crate::pf::release(&token);
+                self.take_back_pf(&loaded);
+                return Err(e);
+            }
+        }
+        tracing::info!(%anchor, "kill switch rules loaded into pf");
+        Ok(KillSwitchBackend::Pf { anchor })
+    }
+
+    /// Empties the anchor after a failed step and drops its journal entry.
+    #[cfg(target_os = "macos")]
+    fn take_back_pf(&mut self, loaded: &Change) {
+        if let Change::PfAnchor { anchor, .. } = loaded {
+            match crate::pf::flush(anchor) {
+                Ok(_) => {
+                    if let Err(e) = self.journal.forget(loaded) {
+                        tracing::warn!(%e, "kill switch: cannot drop the pf journal entry");
+                    }
+                }
+                Err(e) => tracing::warn!(%e, %anchor, "kill switch: cannot empty the pf anchor"),
+            }
+        }
     }
 
     /// Points name resolution at `config` by replacing the `resolv.conf`-format file
@@ -379,6 +537,12 @@ impl Platform {
     /// replayed. Idempotent: running it again (or after a crash mid-restore) finds
     /// nothing left and succeeds.
     pub async fn restore(&mut self) -> Result<usize> {
+        // The kill switch first: closing the WFP engine removes its filters (they
+        // were never journalled).
+        #[cfg(windows)]
+        if self.wfp.take().is_some() {
+            tracing::debug!("kill switch filters removed");
+        }
         let mut count = 0;
         while let Some(change) = self.journal.entries().last().cloned() {
             let done = match &change {
@@ -395,6 +559,7 @@ impl Platform {
                 Change::DynamicStoreKey { key, original } => {
                     restore_store_key(key, original.as_ref())?
                 }
+                Change::PfAnchor { anchor, token } => remove_pf_anchor(anchor, token.as_deref())?,
             };
             tracing::debug!(?change, removed = done, "restored");
             self.journal.pop()?;
@@ -428,6 +593,26 @@ fn restore_store_key(key: &str, original: Option<&serde_json::Value>) -> Result<
     #[cfg(not(target_os = "macos"))]
     {
         let _ = (key, original);
+        Ok(false)
+    }
+}
+
+/// Empties a pf anchor and releases the pf enable reference `token`, on macOS;
+/// elsewhere there is no pf to undo (a journal carried over from a Mac is the only way
+/// to meet one).
+fn remove_pf_anchor(anchor: &str, token: Option<&str>) -> Result<bool> {
+    #[cfg(target_os = "macos")]
+    {
+        let flushed = crate::pf::flush(anchor)?;
+        let released = match token {
+            Some(token) => crate::pf::release(token)?,
+            None => false,
+        };
+        Ok(flushed || released)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let _ = (anchor, token);
         Ok(false)
     }
 }

@@ -86,6 +86,29 @@ impl IpNet {
         Family::of(self.addr)
     }
 
+    /// The same prefix with the host bits cleared (`192.168.1.7/24` → `192.168.1.0/24`),
+    /// the form firewall rules name a network by.
+    pub fn network(&self) -> IpNet {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+            }
+        };
+        IpNet {
+            addr,
+            prefix: self.prefix,
+        }
+    }
+
     /// Whether `addr` lies inside this prefix (host bits of `self` are ignored).
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.addr, addr) {
@@ -297,6 +320,16 @@ mod tests {
         assert!(!net("fd00:19::", 64).contains("fd00:18::42".parse().unwrap()));
         assert!(net("::", 0).contains("fd00:18::42".parse().unwrap()));
         assert!(net("198.18.0.1", 32).contains("198.18.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn network_clears_host_bits() {
+        let net = |s: &str, p| IpNet::new(s.parse().unwrap(), p).unwrap();
+        assert_eq!(net("192.168.1.77", 24).network(), net("192.168.1.0", 24));
+        assert_eq!(net("203.0.113.9", 0).network(), net("0.0.0.0", 0));
+        assert_eq!(net("198.18.0.1", 32).network(), net("198.18.0.1", 32));
+        assert_eq!(net("fd00:1::5", 64).network(), net("fd00:1::", 64));
+        assert_eq!(net("fd00:1::5", 128).network(), net("fd00:1::5", 128));
     }
 
     #[test]

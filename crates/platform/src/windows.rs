@@ -513,7 +513,7 @@ fn os_error(op: String, code: WIN32_ERROR) -> Error {
 }
 
 /// The LUID of the interface `alias`, `None` when there is none.
-fn luid_of(alias: &str) -> Result<Option<NET_LUID_LH>> {
+pub(crate) fn luid_of(alias: &str) -> Result<Option<NET_LUID_LH>> {
     let wide: Vec<u16> = alias.encode_utf16().chain(std::iter::once(0)).collect();
     let mut luid = NET_LUID_LH::default();
     // SAFETY: `wide` is NUL-terminated and outlives the call; `luid` is a valid out
