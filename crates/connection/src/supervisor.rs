@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use corridor_ike::IkeConfig;
 use corridor_model::Profile;
-use corridor_platform::{Platform, awake_time};
+use corridor_platform::{Platform, RouteEvents, awake_time};
 use corridor_tunnel::session_driver::{
     ConnectionInfo, DisconnectReason, SessionError, SessionEvent, SessionOptions,
 };
@@ -30,6 +30,8 @@ use crate::host::{self, HostError, HostOptions};
 
 /// How often the local network and the wall clock are looked at.
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+/// How long after the OS reports a route change the local network is looked at.
+const ROUTE_SETTLE: Duration = Duration::from_millis(250);
 /// A wall clock that moved this much more than the awake clock (which stands still
 /// while the machine sleeps) means the machine slept.
 const SLEEP_THRESHOLD: Duration = Duration::from_secs(10);
@@ -510,8 +512,18 @@ async fn wait_for_interrupt(
         let mut last = (awake_time(), SystemTime::now());
         let mut tick = tokio::time::interval(WATCH_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The OS's word that routes changed gets the check done at once instead of at
+        // the next tick; the tick stays for sleep and for OSes without notifications.
+        let mut route_events = RouteEvents::subscribe();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = route_events.changed() => {
+                    // Changes come in bursts (a new network brings an address, then
+                    // routes): look once they have settled.
+                    tokio::time::sleep(ROUTE_SETTLE).await;
+                }
+            }
             let now = (awake_time(), SystemTime::now());
             if slept(last, now) {
                 return Interrupt::Resumed;

@@ -28,6 +28,7 @@ pub mod killswitch;
 pub mod nrpt;
 pub mod pf_rules;
 pub mod private_file;
+mod route_events;
 mod types;
 pub mod wfp_rules;
 pub mod wintun_pin;
@@ -69,6 +70,7 @@ pub use imp::{OsNetwork, TunDevice};
 pub use journal::{Change, Journal};
 pub use killswitch::KillSwitch;
 pub use platform::{KillSwitchBackend, Platform};
+pub use route_events::RouteEvents;
 pub use types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunCapabilities, TunConfig, check_ifname,
     split_default_routes,

@@ -355,3 +355,31 @@ fn sigkill_mid_tunnel_then_restore() {
         assert_eq!(next.restore().await.unwrap(), 0);
     });
 }
+
+/// The kernel tells a subscriber about a route added in its namespace, and the
+/// subscription keeps delivering (a second change is reported too).
+#[test]
+fn route_changes_are_reported_by_the_os() {
+    let ns = Netns::new();
+    ns.run(|| async {
+        sh(&["ip", "link", "set", "lo", "up"]);
+        sh(&[
+            "ip", "link", "add", "rt0", "type", "veth", "peer", "name", "rt0peer",
+        ]);
+        sh(&["ip", "link", "set", "rt0peer", "up"]);
+        sh(&["ip", "link", "set", "rt0", "up"]);
+        let mut events = corridor_platform::RouteEvents::subscribe();
+        assert!(
+            events.is_subscribed(),
+            "rtnetlink route groups are available"
+        );
+        for prefix in ["198.19.210.0/24", "198.19.211.0/24"] {
+            sh(&["ip", "route", "add", prefix, "dev", "rt0"]);
+            // A hang guard, not a timing assertion.
+            tokio::time::timeout(Duration::from_secs(20), events.changed())
+                .await
+                .unwrap_or_else(|_| panic!("adding {prefix} was not reported"));
+        }
+        sh(&["ip", "link", "del", "rt0"]);
+    });
+}
