@@ -125,6 +125,22 @@ pub(crate) fn profile(p: &Profile, path: &Path) -> String {
         "nat keepalive",
         format!("{} s", p.transport.nat_keepalive_secs),
     );
+    // Shown only when the profile sets them, so profiles without them read as before.
+    match p.transport.liveness_check_secs {
+        Some(0) => line("liveness", "off".to_string()),
+        Some(secs) => line("liveness", format!("checked after {secs} s of silence")),
+        None => {}
+    }
+    if !p.rekey.is_default() {
+        line(
+            "rekey",
+            format!(
+                "IKE SA every {} min, Child SA every {} min",
+                p.rekey.ike_minutes(),
+                p.rekey.child_minutes()
+            ),
+        );
+    }
     out
 }
 

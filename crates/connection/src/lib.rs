@@ -20,4 +20,6 @@ pub mod supervisor;
 
 pub use device::{Traffic, TrafficCounters};
 pub use host::{HostError, HostOptions};
-pub use supervisor::{ConnectError, ConnectOptions, Details, Observer, Status, Stopped, run};
+pub use supervisor::{
+    ConnectError, ConnectOptions, Details, Observer, Status, Stopped, run, session_options,
+};

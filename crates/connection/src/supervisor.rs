@@ -43,26 +43,42 @@ pub struct ConnectOptions {
     pub host: HostOptions,
     /// Try again when the connection is lost for a reason that may pass.
     pub reconnect: bool,
-    /// Session timers and limits.
-    pub session: SessionOptions,
+    /// Session timers and limits; `None`: [`session_options`] of the profile.
+    pub session: Option<SessionOptions>,
     /// How long to wait for the gateway's answer to our Delete.
     pub delete_wait: Duration,
     /// Open the key log of `CORRIDOR_KEYLOG` for each session.
     pub key_log: bool,
 }
 
-/// The Child SA's lifetimes when the profile sets none: rekeyed after an hour (less the
-/// session's random share), expired ten minutes later if the rekey keeps failing; the
-/// IKE SA is rekeyed every four hours. Gateways often rekey earlier themselves; these
-/// only make sure keys never live for days.
-fn client_session_options() -> SessionOptions {
+/// How long after its rekey time a Child SA still carries traffic when the rekey keeps
+/// failing, before it expires (RFC 4301 §4.4.2.1: the hard lifetime follows the soft
+/// one, so that the replacement can be negotiated in between).
+const CHILD_EXPIRY_AFTER_REKEY: Duration = Duration::from_secs(10 * 60);
+
+/// The session's timers for `profile`.
+///
+/// The Child SA is rekeyed after `rekey.child_minutes` (default an hour; the session
+/// cuts a random share of up to a tenth off, RFC 7296 §2.8's jitter) and expires
+/// [`CHILD_EXPIRY_AFTER_REKEY`] later if the rekey keeps failing; the IKE SA is rekeyed
+/// every `rekey.ike_minutes` (default four hours). IKEv2 negotiates no lifetimes
+/// (RFC 7296 §2.8), so these are only ours: gateways often rekey earlier, which is
+/// always accepted; ours only make sure keys never live for days. NAT keepalives go
+/// out every `transport.nat_keepalive_secs`. The liveness check interval is part of the
+/// IKE configuration (`corridor_tunnel::profile_config::ike_config`), not of these.
+pub fn session_options(profile: &Profile) -> SessionOptions {
+    let minutes = |m: u32| Duration::from_secs(u64::from(m) * 60);
+    let child = minutes(profile.rekey.child_minutes());
     SessionOptions {
         esp_lifetime: corridor_esp::Lifetime {
-            soft_age: Some(Duration::from_secs(3600)),
-            hard_age: Some(Duration::from_secs(4200)),
+            soft_age: Some(child),
+            hard_age: Some(child + CHILD_EXPIRY_AFTER_REKEY),
             ..corridor_esp::Lifetime::default()
         },
-        ike_rekey_interval: Some(Duration::from_secs(4 * 3600)),
+        ike_rekey_interval: Some(minutes(profile.rekey.ike_minutes())),
+        nat_keepalive_interval: Duration::from_secs(u64::from(
+            profile.transport.nat_keepalive_secs,
+        )),
         ..SessionOptions::default()
     }
 }
@@ -72,7 +88,7 @@ impl Default for ConnectOptions {
         Self {
             host: HostOptions::default(),
             reconnect: true,
-            session: client_session_options(),
+            session: None,
             delete_wait: Duration::from_secs(5),
             key_log: false,
         }
@@ -312,7 +328,9 @@ impl Supervisor<'_> {
             self.config.clone(),
             &self.dial,
             self.profile.gateway.port,
-            self.options.session,
+            self.options
+                .session
+                .unwrap_or_else(|| session_options(self.profile)),
             key_log,
         )
         .await
@@ -598,6 +616,49 @@ fn classify_driver_error(e: &DriverError) -> SessionEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use corridor_model::{AuthMethod, Uuid};
+
+    fn profile() -> Profile {
+        Profile::new(
+            Uuid::from_u128(1),
+            "t",
+            "vpn.example.com",
+            AuthMethod::EapMschapv2,
+        )
+    }
+
+    #[test]
+    fn session_options_without_settings_are_the_defaults() {
+        let o = session_options(&profile());
+        assert_eq!(o.esp_lifetime.soft_age, Some(Duration::from_secs(3600)));
+        assert_eq!(o.esp_lifetime.hard_age, Some(Duration::from_secs(4200)));
+        assert_eq!(o.esp_lifetime.soft_bytes, None);
+        assert_eq!(o.ike_rekey_interval, Some(Duration::from_secs(4 * 3600)));
+        assert_eq!(o.nat_keepalive_interval, Duration::from_secs(20));
+        assert_eq!(o.path_mtu, SessionOptions::default().path_mtu);
+        assert!(ConnectOptions::default().session.is_none());
+    }
+
+    #[test]
+    fn session_options_follow_the_profile() {
+        let mut p = profile();
+        p.rekey.ike_minutes = Some(1440);
+        p.rekey.child_minutes = Some(30);
+        p.transport.nat_keepalive_secs = 45;
+        let o = session_options(&p);
+        assert_eq!(o.esp_lifetime.soft_age, Some(Duration::from_secs(30 * 60)));
+        assert_eq!(o.esp_lifetime.hard_age, Some(Duration::from_secs(40 * 60)));
+        assert_eq!(o.ike_rekey_interval, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(o.nat_keepalive_interval, Duration::from_secs(45));
+
+        // Only the Child SA set: the IKE SA keeps its default.
+        let mut p = profile();
+        p.rekey.child_minutes = Some(10);
+        let o = session_options(&p);
+        assert_eq!(o.esp_lifetime.soft_age, Some(Duration::from_secs(600)));
+        assert_eq!(o.esp_lifetime.hard_age, Some(Duration::from_secs(1200)));
+        assert_eq!(o.ike_rekey_interval, Some(Duration::from_secs(4 * 3600)));
+    }
 
     #[test]
     fn sleep_is_a_wall_clock_jump_past_the_monotonic_clock() {

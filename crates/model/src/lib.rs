@@ -26,9 +26,10 @@ pub use managed::{FieldPath, Managed};
 pub use net::{IpNet, IpNetError};
 pub use policy::{Policy, TrustedSigner};
 pub use profile::{
-    Auth, AuthMethod, Blob, CertificateSource, ClientCertificate, DEFAULT_NAT_KEEPALIVE_SECS,
+    Auth, AuthMethod, Blob, CertificateSource, ClientCertificate, DEFAULT_CHILD_REKEY_MINUTES,
+    DEFAULT_IKE_REKEY_MINUTES, DEFAULT_LIVENESS_CHECK_SECS, DEFAULT_NAT_KEEPALIVE_SECS,
     DEFAULT_PORT, Dns, FORMAT_NAME, FORMAT_VERSION, FormatName, Gateway, PemCredential, Profile,
-    Proposals, Revocation, Routing, SignedBy, Transport, Trust, TunnelMode,
+    Proposals, Rekey, Revocation, Routing, SignedBy, Transport, Trust, TunnelMode,
 };
 pub use proposal::{EspProposal, IkeProposal, ProposalError};
 pub use uuid::Uuid;

@@ -53,6 +53,10 @@ pub const FIELD_PATHS: &[&str] = &[
     "transport.nat_keepalive_secs",
     "transport.force_udp_encapsulation",
     "transport.ipv6_transport",
+    "transport.liveness_check_secs",
+    "rekey",
+    "rekey.ike_minutes",
+    "rekey.child_minutes",
 ];
 
 /// Fields only an administrator changes, locked or not: the profile's identity and
@@ -73,6 +77,7 @@ pub const DEFAULT_LOCKS: &[&str] = &[
     "routing",
     "dns",
     "transport",
+    "rekey",
 ];
 
 /// A field path of a profile, one of [`FIELD_PATHS`].

@@ -27,6 +27,15 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const DEFAULT_PORT: u16 = 500;
 /// The NAT keepalive interval strongSwan uses by default.
 pub const DEFAULT_NAT_KEEPALIVE_SECS: u16 = 20;
+/// How long the gateway may stay silent before Corridor checks that it is alive, when
+/// the profile sets no `transport.liveness_check_secs`.
+pub const DEFAULT_LIVENESS_CHECK_SECS: u32 = 30;
+/// How long an IKE SA lives before Corridor rekeys it, when the profile sets no
+/// `rekey.ike_minutes`.
+pub const DEFAULT_IKE_REKEY_MINUTES: u32 = 240;
+/// How long a Child SA lives before Corridor rekeys it, when the profile sets no
+/// `rekey.child_minutes`.
+pub const DEFAULT_CHILD_REKEY_MINUTES: u32 = 60;
 
 fn yes() -> bool {
     true
@@ -81,9 +90,12 @@ pub struct Profile {
     /// DNS settings while connected; empty means "use what the gateway assigns".
     #[serde(default)]
     pub dns: Dns,
-    /// Transport details: MTU, NAT traversal, IP version.
+    /// Transport details: MTU, NAT traversal, IP version, liveness checks.
     #[serde(default)]
     pub transport: Transport,
+    /// When the IKE SA and the Child SA are rekeyed; absent means Corridor's defaults.
+    #[serde(default, skip_serializing_if = "Rekey::is_default")]
+    pub rekey: Rekey,
     /// Field locks, for a profile IT installs in the managed directory. They apply only
     /// there: a user's own profile is theirs to change, so this section locks nothing in
     /// it. Absent in a managed profile: everything but `name` and `auth.eap_identity`
@@ -145,6 +157,7 @@ impl Profile {
             routing: Routing::default(),
             dns: Dns::default(),
             transport: Transport::default(),
+            rekey: Rekey::default(),
             managed: None,
             signed_by: None,
         }
@@ -452,6 +465,20 @@ pub struct Transport {
     /// Allow reaching the gateway over IPv6. Off by default, as in strongSwan's apps.
     #[serde(default)]
     pub ipv6_transport: bool,
+    /// Seconds the gateway may stay silent before Corridor checks that it is still there
+    /// with an empty INFORMATIONAL request (RFC 7296 §2.4). `0` turns liveness checks off
+    /// (a gateway that went away is then noticed only when it answers nothing else);
+    /// otherwise 10–3600. Absent: 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_check_secs: Option<u32>,
+}
+
+impl Transport {
+    /// The liveness check interval in seconds, `0` meaning none.
+    pub fn liveness_check_secs(&self) -> u32 {
+        self.liveness_check_secs
+            .unwrap_or(DEFAULT_LIVENESS_CHECK_SECS)
+    }
 }
 
 impl Default for Transport {
@@ -461,6 +488,45 @@ impl Default for Transport {
             nat_keepalive_secs: DEFAULT_NAT_KEEPALIVE_SECS,
             force_udp_encapsulation: false,
             ipv6_transport: false,
+            liveness_check_secs: None,
         }
+    }
+}
+
+/// SA lifetimes: how long keys are used before they are replaced.
+///
+/// IKEv2 negotiates no lifetimes (RFC 7296 §2.8: "each endpoint [...] is responsible
+/// for enforcing its own lifetime policy"); these are the client's side of it. The
+/// gateway may rekey earlier, which is always accepted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with ike_minutes and child_minutes"
+)]
+pub struct Rekey {
+    /// Minutes after which the IKE SA is rekeyed (RFC 7296 §2.18); 10–1440. Absent: 240.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ike_minutes: Option<u32>,
+    /// Minutes after which the Child SA (the ESP keys) is rekeyed (RFC 7296 §2.8), less
+    /// a random share of up to a tenth so that both ends do not rekey at once; the SA
+    /// expires ten minutes later if rekeying keeps failing. 10–1440. Absent: 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_minutes: Option<u32>,
+}
+
+impl Rekey {
+    /// Whether nothing is set, so the section can be left out of a written profile.
+    pub fn is_default(&self) -> bool {
+        *self == Rekey::default()
+    }
+
+    /// The IKE SA's lifetime in minutes.
+    pub fn ike_minutes(&self) -> u32 {
+        self.ike_minutes.unwrap_or(DEFAULT_IKE_REKEY_MINUTES)
+    }
+
+    /// The Child SA's lifetime in minutes.
+    pub fn child_minutes(&self) -> u32 {
+        self.child_minutes.unwrap_or(DEFAULT_CHILD_REKEY_MINUTES)
     }
 }

@@ -71,4 +71,7 @@ pub use posture::{Grade, Posture, Weakness, assess, enforce};
 pub use report::{ImportReport, Outcome, ReportEntry, SourceFormat};
 pub use signed::{Opened, SignError, fingerprint, is_envelope, public_key_pem};
 pub use store::{Backup, Listing, Restored, SaveMode, Saved, Store, StoredProfile};
-pub use validate::{MAX_NAME_CHARS, MTU_IPV4, MTU_IPV6_MIN, NAT_KEEPALIVE_SECS, validate};
+pub use validate::{
+    LIVENESS_CHECK_SECS, MAX_NAME_CHARS, MTU_IPV4, MTU_IPV6_MIN, NAT_KEEPALIVE_SECS, REKEY_MINUTES,
+    validate,
+};

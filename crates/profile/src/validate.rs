@@ -24,6 +24,16 @@ pub const MTU_IPV4: std::ops::RangeInclusive<u16> = 576..=9000;
 pub const MTU_IPV6_MIN: u16 = 1280;
 /// The accepted NAT keepalive interval in seconds.
 pub const NAT_KEEPALIVE_SECS: std::ops::RangeInclusive<u16> = 5..=3600;
+/// The accepted liveness check interval in seconds, besides `0` (off). Below ten
+/// seconds the checks would be mostly noise (each is retransmitted for six seconds
+/// before the gateway counts as gone); above an hour a dead gateway would go unnoticed
+/// for most of a working session. Apple's slowest rate, every 30 minutes, fits.
+pub const LIVENESS_CHECK_SECS: std::ops::RangeInclusive<u32> = 10..=3600;
+/// The accepted SA lifetimes in minutes, for the IKE SA and the Child SA alike: Apple's
+/// documented range for `LifeTimeInMinutes` (10 to 1440), so that every profile IT
+/// made for Apple's devices imports. Shorter would rekey constantly; longer keeps keys
+/// in use for more than a day.
+pub const REKEY_MINUTES: std::ops::RangeInclusive<u32> = 10..=1440;
 
 /// Checks `profile`; `origin` names it in the error (a file name, or e.g. the profile's
 /// name for one received over IPC). Returns the first problem found.
@@ -235,6 +245,38 @@ pub fn validate(origin: &str, profile: &Profile) -> Result<(), InputError> {
                 NAT_KEEPALIVE_SECS.end()
             ),
         );
+    }
+    if let Some(secs) = transport.liveness_check_secs
+        && secs != 0
+        && !LIVENESS_CHECK_SECS.contains(&secs)
+    {
+        return fail(
+            "transport.liveness_check_secs",
+            format!(
+                "{secs} is outside {}..={} seconds (0 turns liveness checks off)",
+                LIVENESS_CHECK_SECS.start(),
+                LIVENESS_CHECK_SECS.end()
+            ),
+        );
+    }
+
+    // Rekeying.
+    for (field, minutes) in [
+        ("rekey.ike_minutes", profile.rekey.ike_minutes),
+        ("rekey.child_minutes", profile.rekey.child_minutes),
+    ] {
+        if let Some(minutes) = minutes
+            && !REKEY_MINUTES.contains(&minutes)
+        {
+            return fail(
+                field,
+                format!(
+                    "{minutes} is outside {}..={} minutes",
+                    REKEY_MINUTES.start(),
+                    REKEY_MINUTES.end()
+                ),
+            );
+        }
     }
     Ok(())
 }
@@ -475,6 +517,46 @@ mod tests {
         assert_eq!(
             err(&p),
             "t: transport.nat_keepalive_secs: 1 is outside 5..=3600 seconds"
+        );
+    }
+
+    #[test]
+    fn liveness_and_rekey() {
+        let mut p = base();
+        for ok in [0, 10, 60, 1800, 3600] {
+            p.transport.liveness_check_secs = Some(ok);
+            validate("t", &p).unwrap();
+        }
+        p.transport.liveness_check_secs = Some(5);
+        assert_eq!(
+            err(&p),
+            "t: transport.liveness_check_secs: 5 is outside 10..=3600 seconds (0 turns liveness checks off)"
+        );
+        p.transport.liveness_check_secs = Some(86400);
+        assert_eq!(
+            err(&p),
+            "t: transport.liveness_check_secs: 86400 is outside 10..=3600 seconds (0 turns liveness checks off)"
+        );
+
+        let mut p = base();
+        p.rekey.ike_minutes = Some(10);
+        p.rekey.child_minutes = Some(1440);
+        validate("t", &p).unwrap();
+        p.rekey.ike_minutes = Some(9);
+        assert_eq!(
+            err(&p),
+            "t: rekey.ike_minutes: 9 is outside 10..=1440 minutes"
+        );
+        p.rekey.ike_minutes = None;
+        p.rekey.child_minutes = Some(0);
+        assert_eq!(
+            err(&p),
+            "t: rekey.child_minutes: 0 is outside 10..=1440 minutes"
+        );
+        p.rekey.child_minutes = Some(1441);
+        assert_eq!(
+            err(&p),
+            "t: rekey.child_minutes: 1441 is outside 10..=1440 minutes"
         );
     }
 }

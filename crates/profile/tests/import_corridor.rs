@@ -188,3 +188,56 @@ fn minimal_profile_defaults() {
     assert_eq!(p.transport.nat_keepalive_secs, 20);
     assert!(p.proposals.ike.is_empty() && p.proposals.esp.is_empty());
 }
+
+fn with_timers(timers: &str) -> Result<corridor_profile::Imported, String> {
+    let text = format!(
+        r#"{{"format": "corridor-profile", "version": 1,
+        "id": "5e1f9a52-3c1b-4c7e-8a55-2b9d0c000011", "name": "Timers",
+        "gateway": {{"host": "vpn.example.com"}}, "trust": {{"system_roots": true}},
+        "auth": {{"method": "eap-mschapv2"}}, {timers}}}"#
+    );
+    import_bytes("timers.json", text.as_bytes(), &no_password()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn liveness_and_rekey_settings() {
+    let imported = with_timers(
+        r#""transport": {"liveness_check_secs": 0},
+           "rekey": {"ike_minutes": 480, "child_minutes": 45}"#,
+    )
+    .unwrap();
+    let p = &imported.profile;
+    assert_eq!(p.transport.liveness_check_secs, Some(0));
+    assert_eq!(p.rekey.ike_minutes, Some(480));
+    assert_eq!(p.rekey.child_minutes, Some(45));
+    let json = to_json(p);
+    assert!(json.contains("\"liveness_check_secs\": 0"), "{json}");
+    assert!(json.contains("\"child_minutes\": 45"), "{json}");
+
+    // Absent: the defaults, and nothing new is written.
+    let p = with_timers(r#""rekey": {}"#).unwrap().profile;
+    assert!(p.rekey.is_default());
+    assert_eq!((p.rekey.ike_minutes(), p.rekey.child_minutes()), (240, 60));
+    assert_eq!(p.transport.liveness_check_secs(), 30);
+    let json = to_json(&p);
+    assert!(
+        !json.contains("rekey") && !json.contains("liveness"),
+        "{json}"
+    );
+
+    let err = with_timers(r#""rekey": {"ike_minute": 480}"#).unwrap_err();
+    assert!(
+        err.contains("rekey") && err.contains("unknown field `ike_minute`"),
+        "{err}"
+    );
+    let err = with_timers(r#""rekey": {"child_minutes": "60"}"#).unwrap_err();
+    assert!(err.contains("rekey.child_minutes"), "{err}");
+    assert_eq!(
+        with_timers(r#""rekey": {"child_minutes": 5}"#).unwrap_err(),
+        "timers.json: rekey.child_minutes: 5 is outside 10..=1440 minutes"
+    );
+    assert_eq!(
+        with_timers(r#""transport": {"liveness_check_secs": 3}"#).unwrap_err(),
+        "timers.json: transport.liveness_check_secs: 3 is outside 10..=3600 seconds (0 turns liveness checks off)"
+    );
+}

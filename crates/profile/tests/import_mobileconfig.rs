@@ -114,6 +114,10 @@ fn eap_mschapv2_with_dns_and_proposals() {
     assert_eq!(p.dns.match_domains, ["corp.example.com", "example.net"]);
     assert_eq!(p.transport.mtu, Some(1400));
     assert_eq!(p.transport.nat_keepalive_secs, 30);
+    // DeadPeerDetectionRate Medium; LifeTimeInMinutes 1440 (IKE) and 480 (Child).
+    assert_eq!(p.transport.liveness_check_secs, Some(600));
+    assert_eq!(p.rekey.ike_minutes, Some(1440));
+    assert_eq!(p.rekey.child_minutes, Some(480));
     assert_eq!(p.routing.mode, TunnelMode::Full);
     assert!(!p.routing.block_ipv4);
 
@@ -149,6 +153,18 @@ fn eap_mschapv2_with_dns_and_proposals() {
             "IKEv2.ChildSecurityAssociationParameters.DiffieHellmanGroup",
             "proposals.esp",
         ),
+        (
+            "IKEv2.DeadPeerDetectionRate",
+            "transport.liveness_check_secs",
+        ),
+        (
+            "IKEv2.IKESecurityAssociationParameters.LifeTimeInMinutes",
+            "rekey.ike_minutes",
+        ),
+        (
+            "IKEv2.ChildSecurityAssociationParameters.LifeTimeInMinutes",
+            "rekey.child_minutes",
+        ),
         ("DNS.ServerAddresses", "dns.servers"),
         ("DNS.DomainName", "dns.search_domains"),
         ("DNS.SupplementalMatchDomains", "dns.match_domains"),
@@ -163,6 +179,10 @@ fn eap_mschapv2_with_dns_and_proposals() {
         note(r, "PayloadContent[0].IKEv2.AuthenticationMethod").starts_with("eap-mschapv2: EAP")
     );
     assert_eq!(
+        note(r, "PayloadContent[0].IKEv2.DeadPeerDetectionRate"),
+        "Medium: after 10 minutes without a message from the gateway"
+    );
+    assert_eq!(
         note(r, "PayloadContent[0].IKEv2.ServerCertificateCommonName"),
         "the same name as the gateway identity, which the gateway's certificate must prove"
     );
@@ -170,10 +190,6 @@ fn eap_mschapv2_with_dns_and_proposals() {
         (
             "IKEv2.AuthPassword",
             "passwords are never stored in a profile",
-        ),
-        (
-            "IKEv2.DeadPeerDetectionRate",
-            "Corridor has no per-profile liveness setting",
         ),
         (
             "IKEv2.DisableMOBIKE",
@@ -188,10 +204,6 @@ fn eap_mschapv2_with_dns_and_proposals() {
             "Corridor routes what the traffic selectors allow",
         ),
         ("IKEv2.OnDemandEnabled", "Corridor connects when asked"),
-        (
-            "IKEv2.IKESecurityAssociationParameters.LifeTimeInMinutes",
-            "Corridor has no SA lifetime setting",
-        ),
         (
             "IKEv2.ChildSecurityAssociationParameters.IntegrityAlgorithm",
             "the AEAD cipher needs no integrity algorithm",
@@ -603,6 +615,121 @@ fn mapped_values_are_checked_at_their_key() {
         )),
         "p.mobileconfig: IKEv2.PayloadCertificateUUID: method cert needs a client certificate"
     );
+}
+
+#[test]
+fn dead_peer_detection_rates() {
+    // Apple's VPN payload reference: None, Low (30 min), Medium (10 min), High (1 min).
+    for (rate, secs) in [("None", 0), ("Low", 1800), ("Medium", 600), ("High", 60)] {
+        let bytes = profile_with(
+            &[
+                ("DeadPeerDetectionRate", Value::from(rate)),
+                ("AuthName", Value::from("alice")),
+            ],
+            &[],
+        );
+        let imported = import_bytes("p.mobileconfig", &bytes, &no_password()).unwrap();
+        assert_eq!(
+            imported.profile.transport.liveness_check_secs,
+            Some(secs),
+            "{rate}"
+        );
+        let key = "PayloadContent[0].IKEv2.DeadPeerDetectionRate";
+        assert_eq!(
+            mapped_to(&imported.report, key),
+            "transport.liveness_check_secs"
+        );
+        assert!(note(&imported.report, key).starts_with(rate), "{rate}");
+    }
+    // Absent: Corridor's own interval, not Apple's Medium.
+    let bytes = profile_with(&[("AuthName", Value::from("alice"))], &[]);
+    let imported = import_bytes("p.mobileconfig", &bytes, &no_password()).unwrap();
+    assert_eq!(imported.profile.transport.liveness_check_secs, None);
+    assert_eq!(imported.profile.transport.liveness_check_secs(), 30);
+
+    assert_eq!(
+        error_in(&profile_with(
+            &[("DeadPeerDetectionRate", Value::from("Often"))],
+            &[]
+        )),
+        "p.mobileconfig: PayloadContent[0].IKEv2.DeadPeerDetectionRate: unknown rate \"Often\"; expected None, Low, Medium or High"
+    );
+    assert_eq!(
+        error_in(&profile_with(
+            &[("DeadPeerDetectionRate", Value::from(10))],
+            &[]
+        )),
+        "p.mobileconfig: PayloadContent[0].IKEv2.DeadPeerDetectionRate: expected a string, found an integer"
+    );
+}
+
+fn sa_lifetime(minutes: i64) -> Value {
+    Value::Dictionary(
+        [("LifeTimeInMinutes".to_string(), Value::from(minutes))]
+            .into_iter()
+            .collect(),
+    )
+}
+
+#[test]
+fn sa_lifetimes() {
+    let bytes = profile_with(
+        &[
+            ("IKESecurityAssociationParameters", sa_lifetime(720)),
+            ("ChildSecurityAssociationParameters", sa_lifetime(30)),
+        ],
+        &[],
+    );
+    let imported = import_bytes("p.mobileconfig", &bytes, &no_password()).unwrap();
+    let (p, r) = (&imported.profile, &imported.report);
+    assert_eq!(p.rekey.ike_minutes, Some(720));
+    assert_eq!(p.rekey.child_minutes, Some(30));
+    assert_eq!(
+        mapped_to(
+            r,
+            "PayloadContent[0].IKEv2.IKESecurityAssociationParameters.LifeTimeInMinutes"
+        ),
+        "rekey.ike_minutes"
+    );
+    assert_eq!(
+        mapped_to(
+            r,
+            "PayloadContent[0].IKEv2.ChildSecurityAssociationParameters.LifeTimeInMinutes"
+        ),
+        "rekey.child_minutes"
+    );
+
+    // Apple's devices use the IKE dictionary for the Child SA when there is no Child
+    // dictionary; so does the lifetime.
+    let bytes = profile_with(
+        &[("IKESecurityAssociationParameters", sa_lifetime(90))],
+        &[],
+    );
+    let imported = import_bytes("p.mobileconfig", &bytes, &no_password()).unwrap();
+    assert_eq!(imported.profile.rekey.ike_minutes, Some(90));
+    assert_eq!(imported.profile.rekey.child_minutes, Some(90));
+    assert!(
+        note(&imported.report, "rekey.child_minutes")
+            .starts_with("from IKESecurityAssociationParameters.LifeTimeInMinutes")
+    );
+
+    // No lifetime anywhere: Corridor's defaults, and the profile has no rekey section.
+    let bytes = profile_with(&[], &[]);
+    let imported = import_bytes("p.mobileconfig", &bytes, &no_password()).unwrap();
+    assert!(imported.profile.rekey.is_default());
+    assert!(!corridor_profile::to_json(&imported.profile).contains("rekey"));
+
+    for (minutes, dict) in [
+        (9, "IKESecurityAssociationParameters"),
+        (1441, "ChildSecurityAssociationParameters"),
+    ] {
+        assert_eq!(
+            error_in(&profile_with(&[(dict, sa_lifetime(minutes))], &[])),
+            format!(
+                "p.mobileconfig: PayloadContent[0].IKEv2.{dict}.LifeTimeInMinutes: {minutes} minutes is outside Apple's range of 10 to 1440 minutes"
+            )
+        );
+    }
 }
 
 #[test]

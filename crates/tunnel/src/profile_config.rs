@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use corridor_crypto::{DhGroup, EncrAlgorithm, IntegAlgorithm, PrfAlgorithm, SecretBytes};
 use corridor_eap::{Credentials, EapConfig, Password};
@@ -187,8 +188,19 @@ pub fn ike_config(profile: &Profile, secrets: &ConnectSecrets) -> Result<IkeConf
     if let Some(mtu) = profile.transport.mtu {
         config.fragment_size = fragment_size(mtu);
     }
+    apply_liveness(&mut config, profile.transport.liveness_check_secs());
     config.validate()?;
     Ok(config)
+}
+
+/// The profile's liveness check interval (RFC 7296 §2.4). `0` turns the checks off
+/// altogether, also the early check after traffic went out unanswered: a profile that
+/// says "no liveness checks" (Apple's `DeadPeerDetectionRate` `None`) gets none.
+fn apply_liveness(config: &mut IkeConfig, secs: u32) {
+    config.dpd_interval = Duration::from_secs(u64::from(secs));
+    if secs == 0 {
+        config.dpd_on_one_way_traffic = Duration::ZERO;
+    }
 }
 
 /// The key exchange methods the profile's ESP proposals name, for perfect forward

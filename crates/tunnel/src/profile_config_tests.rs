@@ -115,3 +115,23 @@ fn eap_needs_identity_and_password_and_cert_eap_is_refused() {
         "authentication method cert+eap is not supported yet"
     );
 }
+
+#[test]
+fn liveness_check_interval_is_mapped() {
+    let p = psk_profile();
+    let c = ike_config(&p, &ConnectSecrets::default()).unwrap();
+    assert_eq!(c.dpd_interval, std::time::Duration::from_secs(30));
+    assert_eq!(c.dpd_on_one_way_traffic, std::time::Duration::from_secs(3));
+
+    let mut p = psk_profile();
+    p.transport.liveness_check_secs = Some(600);
+    let c = ike_config(&p, &ConnectSecrets::default()).unwrap();
+    assert_eq!(c.dpd_interval, std::time::Duration::from_secs(600));
+    // Unanswered traffic still brings the check forward.
+    assert_eq!(c.dpd_on_one_way_traffic, std::time::Duration::from_secs(3));
+
+    p.transport.liveness_check_secs = Some(0);
+    let c = ike_config(&p, &ConnectSecrets::default()).unwrap();
+    assert!(c.dpd_interval.is_zero());
+    assert!(c.dpd_on_one_way_traffic.is_zero());
+}

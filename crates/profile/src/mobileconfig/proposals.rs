@@ -22,11 +22,42 @@ pub(crate) struct Options {
     pub pq_fallback: bool,
 }
 
-/// The proposals; `None` where the profile leaves Corridor's defaults.
+/// The proposals and lifetimes; `None` where the profile leaves Corridor's defaults.
 #[derive(Debug, Default)]
 pub(crate) struct Mapped {
     pub ike: Option<IkeProposal>,
     pub esp: Option<EspProposal>,
+    /// `LifeTimeInMinutes` of the IKE SA.
+    pub ike_minutes: Option<u32>,
+    /// `LifeTimeInMinutes` of the Child SA (from the IKE dictionary when there is no
+    /// Child dictionary, as for the algorithms).
+    pub child_minutes: Option<u32>,
+}
+
+/// Apple's range for `LifeTimeInMinutes`: "The SA lifetime (rekey interval) in
+/// minutes", 10 to 1440 (the VPN payload reference; its default, 1440, is not copied
+/// when the key is absent: Corridor's own, shorter defaults stay).
+const LIFETIME_MINUTES: std::ops::RangeInclusive<i128> = 10..=1440;
+
+/// `LifeTimeInMinutes` of one dictionary, checked against Apple's range.
+fn lifetime(node: &Node<'_>) -> Result<Option<u32>, InputError> {
+    let key = "LifeTimeInMinutes";
+    let Some(minutes) = node.integer(key)? else {
+        return Ok(None);
+    };
+    if !LIFETIME_MINUTES.contains(&minutes) {
+        return Err(node.error(
+            key,
+            format!(
+                "{minutes} minutes is outside Apple's range of {} to {} minutes",
+                LIFETIME_MINUTES.start(),
+                LIFETIME_MINUTES.end()
+            ),
+        ));
+    }
+    u32::try_from(minutes)
+        .map(Some)
+        .map_err(|_| node.error(key, format!("{minutes} is not a number of minutes")))
 }
 
 /// One SA parameters dictionary turned into keywords, each with the key it came from.
@@ -248,10 +279,14 @@ fn words(
                 &path,
                 "a Child SA uses a Diffie-Hellman group only for PFS, and EnablePFS is not 1; Apple's devices ignore it too",
             ),
-            "LifeTimeInMinutes" => report.not_mapped(
-                &path,
-                "Corridor has no SA lifetime setting: it rekeys at its built-in intervals and whenever the gateway asks",
-            ),
+            "LifeTimeInMinutes" => match sa {
+                Sa::Ike => report.mapped(&path, "rekey.ike_minutes"),
+                Sa::Child { .. } => report.mapped_with(
+                    &path,
+                    "rekey.child_minutes",
+                    "less a random share of up to a tenth; the Child SA expires ten minutes after the lifetime if rekeying fails",
+                ),
+            },
             _ => report.not_mapped(
                 &path,
                 "not a key of Apple's SecurityAssociationParameters; Apple's devices ignore it too",
@@ -278,6 +313,7 @@ pub(crate) fn map(
             dict,
             path: &ike_path,
         };
+        out.ike_minutes = lifetime(&node)?;
         let words = words(&node, Sa::Ike, options, "proposals.ike", report)?;
         out.ike = Some(
             words
@@ -298,9 +334,16 @@ pub(crate) fn map(
             path,
         };
         let sa = Sa::Child { pfs: options.pfs };
+        out.child_minutes = lifetime(&node)?;
         let words = if child_dict.is_some() {
             words(&node, sa, options, "proposals.esp", report)?
         } else {
+            if out.child_minutes.is_some() {
+                report.derived(
+                    "rekey.child_minutes",
+                    "from IKESecurityAssociationParameters.LifeTimeInMinutes, which Apple's devices use for the Child SA when ChildSecurityAssociationParameters is absent",
+                );
+            }
             // Keys already reported for the IKE SA.
             let mut scratch = ImportReport::new(report.source);
             let words = words(&node, sa, options, "proposals.esp", &mut scratch)?;
@@ -399,6 +442,63 @@ mod tests {
             m.ike.unwrap().as_str(),
             "aes256gcm16-prfsha384-ecp384-ke1_mlkem768-ke1_none"
         );
+    }
+
+    #[test]
+    fn lifetimes_come_from_each_dictionary() {
+        let ike = dict(&[("LifeTimeInMinutes", 480.into())]);
+        let child = dict(&[("LifeTimeInMinutes", 45.into())]);
+        let ikev2 = dict(&[
+            (
+                "IKESecurityAssociationParameters",
+                plist::Value::Dictionary(ike.clone()),
+            ),
+            (
+                "ChildSecurityAssociationParameters",
+                plist::Value::Dictionary(child),
+            ),
+        ]);
+        let m = run(&ikev2, Options::default()).unwrap();
+        assert_eq!((m.ike_minutes, m.child_minutes), (Some(480), Some(45)));
+
+        // Without a Child dictionary the IKE one applies to the Child SA too.
+        let ikev2 = dict(&[(
+            "IKESecurityAssociationParameters",
+            plist::Value::Dictionary(ike),
+        )]);
+        let m = run(&ikev2, Options::default()).unwrap();
+        assert_eq!((m.ike_minutes, m.child_minutes), (Some(480), Some(480)));
+
+        // Only a Child dictionary: the IKE SA keeps Corridor's default.
+        let child = dict(&[("LifeTimeInMinutes", 30.into())]);
+        let ikev2 = dict(&[(
+            "ChildSecurityAssociationParameters",
+            plist::Value::Dictionary(child),
+        )]);
+        let m = run(&ikev2, Options::default()).unwrap();
+        assert_eq!((m.ike_minutes, m.child_minutes), (None, Some(30)));
+    }
+
+    #[test]
+    fn lifetimes_outside_apples_range_are_refused() {
+        for bad in [0, 9, 1441, -5] {
+            let child = dict(&[("LifeTimeInMinutes", bad.into())]);
+            let ikev2 = dict(&[(
+                "ChildSecurityAssociationParameters",
+                plist::Value::Dictionary(child),
+            )]);
+            let err = run(&ikev2, Options::default()).unwrap_err();
+            assert_eq!(
+                err.field(),
+                Some("IKEv2.ChildSecurityAssociationParameters.LifeTimeInMinutes")
+            );
+            assert!(
+                err.to_string().contains(&format!(
+                    "{bad} minutes is outside Apple's range of 10 to 1440 minutes"
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]

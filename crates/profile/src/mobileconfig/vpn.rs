@@ -82,6 +82,32 @@ fn method(
     })
 }
 
+/// `DeadPeerDetectionRate` as seconds between liveness checks, and the report's note.
+///
+/// Apple's VPN payload reference: "`None`: No keepalive. `Low`: Send keepalive every
+/// 30 minutes. `Medium`: Send keepalive every 10 minutes. `High`: Send keepalive every
+/// 1 minute." (`Medium` is the default, which Corridor does not copy when the key is
+/// absent: its own 30 s stay.) Corridor counts the interval from the gateway's last
+/// message rather than sending on a fixed clock, so a busy tunnel sends no checks at all.
+fn dead_peer_detection(rate: &str) -> Option<(u32, &'static str)> {
+    Some(match rate {
+        "None" => (0, "None: no liveness checks"),
+        "Low" => (
+            1800,
+            "Low: after 30 minutes without a message from the gateway",
+        ),
+        "Medium" => (
+            600,
+            "Medium: after 10 minutes without a message from the gateway",
+        ),
+        "High" => (
+            60,
+            "High: after 1 minute without a message from the gateway",
+        ),
+        _ => return None,
+    })
+}
+
 /// Identities in `LocalIdentifier`/`RemoteIdentifier`: strongSwan's rules decide the
 /// type (an address, `user@domain`, a DN, else an FQDN), as Apple's devices infer it.
 fn identity(text: &str) -> Result<Identity, IdentityError> {
@@ -373,10 +399,19 @@ pub(crate) fn map(
                 &path,
                 "hardware keepalive offload while asleep is a feature of Apple's devices",
             ),
-            "DeadPeerDetectionRate" => report.not_mapped(
-                &path,
-                "Corridor has no per-profile liveness setting: it checks the gateway after 30 s without traffic from it (RFC 7296 §2.4)",
-            ),
+            "DeadPeerDetectionRate" => {
+                let rate = ikev2.required_string(key)?;
+                let (secs, note) = dead_peer_detection(rate).ok_or_else(|| {
+                    ikev2.error(
+                        key,
+                        format!(
+                            "unknown rate \"{rate}\"; expected None, Low, Medium or High"
+                        ),
+                    )
+                })?;
+                profile.transport.liveness_check_secs = Some(secs);
+                report.mapped_with(&path, "transport.liveness_check_secs", note);
+            }
             "DisableMOBIKE" => report.not_mapped(
                 &path,
                 "Corridor does not implement MOBIKE (RFC 4555); after a network change it sets the tunnel up again",
@@ -451,6 +486,8 @@ pub(crate) fn map(
     if let Some(esp) = mapped.esp {
         profile.proposals.esp.push(esp);
     }
+    profile.rekey.ike_minutes = mapped.ike_minutes;
+    profile.rekey.child_minutes = mapped.child_minutes;
 
     if let Some(dns) = vpn.dict("DNS")? {
         let dns_path = vpn.key("DNS");
