@@ -71,6 +71,9 @@ mod tests {
         let shown = format!("{events:?}");
         assert!(shown.contains("subscribed"), "{shown}");
         #[cfg(target_os = "linux")]
-        assert!(events.is_subscribed(), "rtnetlink route groups need no privilege");
+        assert!(
+            events.is_subscribed(),
+            "rtnetlink route groups need no privilege"
+        );
     }
 }
