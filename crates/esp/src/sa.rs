@@ -8,7 +8,7 @@ use corridor_crypto::{ChildSaKeys, EncrAlgorithm, IntegAlgorithm, Random};
 
 use crate::batch::DatagramBatch;
 use crate::error::{EspError, malformed};
-use crate::lifetime::{Lifetime, age};
+use crate::lifetime::{AgeDeadlines, Lifetime};
 use crate::packet::{
     ESP_HEADER_LEN, EspPacket, NEXT_HEADER_IPV4, NEXT_HEADER_IPV6, NEXT_HEADER_NONE, parse_trailer,
     write_trailer,
@@ -67,7 +67,8 @@ pub struct OutboundSa {
     /// The sequence number of the last packet sent (0: none yet).
     seq: u64,
     lifetime: Lifetime,
-    created: Instant,
+    /// When `lifetime`'s age limits are reached, counted from the SA's creation.
+    deadlines: AgeDeadlines,
     stats: SaStats,
     rng: Box<dyn Random + Send + Sync>,
 }
@@ -94,7 +95,7 @@ impl OutboundSa {
             suite: Suite::new(config.encr, config.integ, encr_key, integ_key)?,
             seq: 0,
             lifetime: config.lifetime,
-            created: now,
+            deadlines: config.lifetime.deadlines(now),
             stats: SaStats::default(),
             rng,
         })
@@ -161,7 +162,7 @@ impl OutboundSa {
         self.max_sequence_number() - self.seq <= SEQUENCE_SOFT_MARGIN
             || self
                 .lifetime
-                .soft_reached(&self.stats, age(self.created, now))
+                .soft_reached(&self.stats, &self.deadlines, now)
             || self.is_expired(now)
     }
 
@@ -171,7 +172,7 @@ impl OutboundSa {
         self.seq == self.max_sequence_number()
             || self
                 .lifetime
-                .hard_reached(&self.stats, age(self.created, now))
+                .hard_reached(&self.stats, &self.deadlines, now)
     }
 
     /// Encapsulates one inner IPv4 or IPv6 packet into `out`, returning the length of
@@ -366,7 +367,8 @@ pub struct InboundSa {
     suite: Suite,
     window: ReplayWindow,
     lifetime: Lifetime,
-    created: Instant,
+    /// When `lifetime`'s age limits are reached, counted from the SA's creation.
+    deadlines: AgeDeadlines,
     stats: SaStats,
 }
 
@@ -388,7 +390,7 @@ impl InboundSa {
             suite: Suite::new(config.encr, config.integ, encr_key, integ_key)?,
             window: ReplayWindow::new(),
             lifetime: config.lifetime,
-            created: now,
+            deadlines: config.lifetime.deadlines(now),
             stats: SaStats::default(),
         })
     }
@@ -416,13 +418,13 @@ impl InboundSa {
     /// Whether a soft lifetime is reached (the peer usually rekeys first).
     pub fn needs_rekey(&self, now: Instant) -> bool {
         self.lifetime
-            .soft_reached(&self.stats, age(self.created, now))
+            .soft_reached(&self.stats, &self.deadlines, now)
     }
 
     /// Whether a hard lifetime is reached.
     pub fn is_expired(&self, now: Instant) -> bool {
         self.lifetime
-            .hard_reached(&self.stats, age(self.created, now))
+            .hard_reached(&self.stats, &self.deadlines, now)
     }
 
     /// Checks and decrypts `packet` (a UDP payload that [`crate::classify`] called ESP)

@@ -98,15 +98,27 @@ pub struct SessionDriver {
 
 /// The driver's receive buffers for the device: [`DEVICE_BATCH`] packets of at most
 /// [`MAX_PACKET`] bytes, allocated once (and only touched where packets land).
+///
+/// The buffers lie [`DEVICE_SLOT`] bytes apart, not [`MAX_PACKET`]: at a stride of
+/// 64 KiB every packet of a burst would start in the same cache sets (the set index
+/// comes from the low 12 to 16 address bits), so that the packets a device read just
+/// wrote evicted each other from L1 and L2 before they were encrypted. The skew moves
+/// each buffer on by about one MTU-sized packet's worth of cache lines.
 struct DeviceBuffers {
     storage: Vec<u8>,
     sizes: Vec<usize>,
 }
 
+/// The distance between two of the driver's device buffers (see [`DeviceBuffers`]).
+const DEVICE_SLOT: usize = MAX_PACKET + 1 + SLOT_SKEW;
+/// 25 cache lines: a 1500-byte packet's worth, and an odd number of lines so that the
+/// buffers go round every set before one repeats.
+const SLOT_SKEW: usize = 25 * 64;
+
 impl DeviceBuffers {
     fn new() -> Self {
         Self {
-            storage: vec![0; DEVICE_BATCH * MAX_PACKET],
+            storage: vec![0; DEVICE_BATCH * DEVICE_SLOT],
             sizes: vec![0; DEVICE_BATCH],
         }
     }
@@ -233,8 +245,13 @@ impl SessionDriver {
             }
             let DeviceBuffers { storage, sizes } = &mut buffers;
             let mut bufs: [&mut [u8]; DEVICE_BATCH] = {
-                let mut chunks = storage.chunks_exact_mut(MAX_PACKET);
-                std::array::from_fn(|_| chunks.next().unwrap_or_default())
+                let mut chunks = storage.chunks_exact_mut(DEVICE_SLOT);
+                std::array::from_fn(|_| {
+                    chunks
+                        .next()
+                        .and_then(|slot| slot.get_mut(..MAX_PACKET))
+                        .unwrap_or_default()
+                })
             };
             tokio::select! {
                 () = &mut shutdown, if closing_until.is_none() => {
