@@ -97,6 +97,27 @@ pub(crate) fn check_domain(domain: &str) -> Result<()> {
     }
 }
 
+/// The configuration's search domains as the OS DNS layers want them: each checked
+/// ([`check_domain`]), without its trailing dot, in lower case (DNS names compare
+/// case-insensitively, RFC 4343), each once, in the given order.
+pub(crate) fn normalized_search_domains(config: &DnsConfig) -> Result<Vec<String>> {
+    let mut domains: Vec<String> = Vec::new();
+    for d in &config.search_domains {
+        check_domain(d)?;
+        let name = d.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() {
+            return Err(Error::Invalid {
+                what: "search domain",
+                detail: format!("{d:?}"),
+            });
+        }
+        if !domains.contains(&name) {
+            domains.push(name);
+        }
+    }
+    Ok(domains)
+}
+
 /// What was in place before the file was replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

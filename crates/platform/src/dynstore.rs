@@ -20,7 +20,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::dns::{DnsConfig, DnsMode, check_domain};
+use crate::dns::{DnsConfig, DnsMode, normalized_search_domains};
 use crate::error::{Error, Result};
 
 /// The global IPv4 state, naming the primary service (`kSCDynamicStoreDomainState` +
@@ -91,20 +91,7 @@ pub(crate) fn plan(config: &DnsConfig, mode: DnsMode, ifname: &str) -> Result<Pl
             detail: "no name servers".into(),
         });
     }
-    let mut domains: Vec<String> = Vec::new();
-    for d in &config.search_domains {
-        check_domain(d)?;
-        let name = d.trim_end_matches('.').to_ascii_lowercase();
-        if name.is_empty() {
-            return Err(Error::Invalid {
-                what: "search domain",
-                detail: format!("{d:?}"),
-            });
-        }
-        if !domains.contains(&name) {
-            domains.push(name);
-        }
-    }
+    let domains = normalized_search_domains(config)?;
     let split = !mode.is_full_tunnel() && !domains.is_empty();
     let strings = |items: Vec<String>| Value::Array(items.into_iter().map(Value::String).collect());
     let mut dict = Map::new();

@@ -202,8 +202,7 @@ mod tests {
     use super::*;
 
     fn net(s: &str) -> IpNet {
-        let (a, p) = s.split_once('/').unwrap();
-        IpNet::new(a.parse().unwrap(), p.parse().unwrap()).unwrap()
+        s.parse().unwrap()
     }
 
     fn policy() -> KillSwitch {

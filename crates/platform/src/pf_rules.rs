@@ -148,8 +148,7 @@ mod tests {
     use crate::types::IpNet;
 
     fn net(s: &str) -> IpNet {
-        let (a, p) = s.split_once('/').unwrap();
-        IpNet::new(a.parse().unwrap(), p.parse().unwrap()).unwrap()
+        s.parse().unwrap()
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 
-use crate::dns::{DnsConfig, DnsMode, check_domain};
+use crate::dns::{DnsConfig, DnsMode, normalized_search_domains};
 use crate::error::{Error, Result};
 
 /// resolved's well-known bus name.
@@ -76,19 +76,11 @@ impl LinkSettings {
             domains.push((".".into(), true));
         }
         let routing_only = mode == DnsMode::SplitRoutingOnly;
-        for d in &config.search_domains {
-            check_domain(d)?;
-            let name = d.trim_end_matches('.').to_ascii_lowercase();
-            if name.is_empty() {
-                return Err(Error::Invalid {
-                    what: "search domain",
-                    detail: format!("{d:?}"),
-                });
-            }
-            if !domains.iter().any(|(n, _)| *n == name) {
-                domains.push((name, routing_only));
-            }
-        }
+        domains.extend(
+            normalized_search_domains(config)?
+                .into_iter()
+                .map(|name| (name, routing_only)),
+        );
         let default_route = mode.is_full_tunnel() || config.search_domains.is_empty();
         Ok(Self {
             servers: config.servers.clone(),

@@ -136,6 +136,24 @@ impl TryFrom<(IpAddr, u8)> for IpNet {
     }
 }
 
+/// `198.19.0.0/24`, `fd00:19::/64`; a bare address is a host prefix.
+impl std::str::FromStr for IpNet {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::Invalid {
+            what: "prefix",
+            detail: format!("{s:?} (expected address/length)"),
+        };
+        match s.split_once('/') {
+            Some((addr, prefix)) => Self::new(
+                addr.parse().map_err(|_| bad())?,
+                prefix.parse().map_err(|_| bad())?,
+            ),
+            None => Ok(Self::host(s.parse().map_err(|_| bad())?)),
+        }
+    }
+}
+
 impl From<IpNet> for (IpAddr, u8) {
     fn from(n: IpNet) -> Self {
         (n.addr, n.prefix)
@@ -330,6 +348,19 @@ mod tests {
         assert_eq!(net("198.18.0.1", 32).network(), net("198.18.0.1", 32));
         assert_eq!(net("fd00:1::5", 64).network(), net("fd00:1::", 64));
         assert_eq!(net("fd00:1::5", 128).network(), net("fd00:1::5", 128));
+    }
+
+    #[test]
+    fn prefixes_parse_from_text() {
+        let n: IpNet = "198.19.0.0/24".parse().unwrap();
+        assert_eq!(
+            (n.addr().to_string(), n.prefix()),
+            ("198.19.0.0".into(), 24)
+        );
+        assert_eq!("fd00::1".parse::<IpNet>().unwrap().prefix(), 128);
+        assert!("198.19.0.0/33".parse::<IpNet>().is_err());
+        assert!("corp/24".parse::<IpNet>().is_err());
+        assert!("198.19.0.0/x".parse::<IpNet>().is_err());
     }
 
     #[test]

@@ -182,8 +182,7 @@ mod tests {
     use WfpCondition as C;
 
     fn net(s: &str) -> IpNet {
-        let (a, p) = s.split_once('/').unwrap();
-        IpNet::new(a.parse().unwrap(), p.parse().unwrap()).unwrap()
+        s.parse().unwrap()
     }
 
     fn summary(filters: &[WfpFilter]) -> Vec<(WfpLayer, WfpAction, &str)> {
