@@ -29,6 +29,7 @@ pub mod nrpt;
 pub mod pf_rules;
 pub mod private_file;
 mod route_events;
+mod socket_buffers;
 mod types;
 pub mod wfp_rules;
 pub mod wintun_pin;
@@ -71,6 +72,7 @@ pub use journal::{Change, Journal};
 pub use killswitch::KillSwitch;
 pub use platform::{KillSwitchBackend, Platform};
 pub use route_events::RouteEvents;
+pub use socket_buffers::{SocketBuffers, TUNNEL_SOCKET_BUFFER, enlarge_socket_buffers};
 pub use types::{
     Family, IpNet, MAIN_TABLE, Route, RouteKind, TunCapabilities, TunConfig, check_ifname,
     split_default_routes,

@@ -84,6 +84,9 @@ async fn run(args: Args) -> Result<()> {
     let nat_t = UdpSocket::bind(SocketAddr::new(args.listen, args.nat_t_port))
         .await
         .with_context(|| format!("binding UDP {}:{}", args.listen, args.nat_t_port))?;
+    // As big as the client's, so that neither end drops a burst (see the function).
+    corridor_platform::enlarge_socket_buffers(&nat_t, corridor_platform::TUNNEL_SOCKET_BUFFER)
+        .context("sizing the NAT-T socket's buffers")?;
     let tables = Arc::new(RwLock::new(Tables::default()));
     let shared = net::Shared {
         gateway: Arc::new(Mutex::new(Gateway::new(cfg.clone(), tables.clone()))),

@@ -50,6 +50,13 @@ impl EspSocket {
     /// Switches `socket` to batched I/O.
     pub(crate) fn new(socket: &UdpSocket) -> io::Result<Self> {
         let state = UdpSocketState::new(UdpSockRef::from(socket))?;
+        match corridor_platform::enlarge_socket_buffers(
+            socket,
+            corridor_platform::TUNNEL_SOCKET_BUFFER,
+        ) {
+            Ok(sizes) => tracing::debug!(?sizes, "ESP socket buffers"),
+            Err(e) => tracing::debug!(error = %e, "cannot size the ESP socket buffers"),
+        }
         tracing::debug!(
             gso_segments = state.max_gso_segments(),
             gro_segments = state.gro_segments(),
