@@ -30,6 +30,9 @@ pub mod pf_rules;
 pub mod private_file;
 mod route_events;
 mod socket_buffers;
+#[cfg(any(target_os = "linux", test))]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod tun_coalesce;
 mod types;
 pub mod wfp_rules;
 pub mod wintun_pin;
@@ -91,8 +94,7 @@ pub const DEFAULT_TUN_NAME: &str = "utun";
 pub const DEFAULT_TUN_NAME: &str = "corridor0";
 
 /// How many packets one [`Tun::recv_batch`] may need room for: a TCP super-packet of
-/// 64 KiB split at an MTU of 576 or more fits, and [`Tun::send_batch`] coalesces this
-/// many packets at a time.
+/// 64 KiB split at an MTU of 576 or more fits.
 pub const TUN_BATCH: usize = 128;
 
 /// A layer-3 virtual interface carrying IP packets, one at a time ([`Tun::recv`],

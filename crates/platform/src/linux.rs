@@ -15,6 +15,7 @@ use netlink_packet_route::route::{
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::error::{Error, Result};
+use crate::tun_coalesce::{self, Coalescer};
 use crate::types::{Family, IpNet, Route, RouteKind, TunCapabilities};
 use crate::{NetworkOs, Tun};
 
@@ -27,9 +28,11 @@ const EADDRNOTAVAIL: i32 = 99;
 /// Opened with `IFF_VNET_HDR` and TCP (and, from Linux 6.2, UDP) segmentation
 /// offload when the kernel allows: the host stack then hands over super-packets of up
 /// to 64 KiB, one read for dozens of MTU-sized packets, and takes coalesced ones, which
-/// spares it most of its per-packet work. tun-rs does the splitting, the checksums and
-/// the coalescing; this type keeps the buffers they need so that the data path does
-/// not allocate.
+/// spares it most of its per-packet work. tun-rs splits what the host sends; what
+/// goes to the host is joined by [`Coalescer`] and written with one vectored write per
+/// super-packet, payloads in place (tun-rs's own coalescing copies every packet twice
+/// and allocates for each). This type keeps the state both need, so that the data path
+/// does not allocate.
 pub struct TunDevice {
     name: String,
     dev: tun_rs::AsyncDevice,
@@ -39,8 +42,8 @@ pub struct TunDevice {
     /// a writing task can share the device (each side has one user, so the locks are
     /// uncontended).
     rx: tokio::sync::Mutex<RxScratch>,
-    /// Write-side scratch, likewise.
-    tx: tokio::sync::Mutex<TxScratch>,
+    /// Write-side state (coalescing), likewise.
+    tx: tokio::sync::Mutex<Coalescer>,
 }
 
 /// What a read of an offload device needs beyond the caller's buffers.
@@ -56,20 +59,12 @@ struct RxScratch {
     count: usize,
 }
 
-/// What a batched write needs: packets with room for the virtio-net header in front,
-/// in buffers coalescing may grow, and the tables coalescing works with.
-struct TxScratch {
-    bufs: Vec<Vec<u8>>,
-    gro: tun_rs::GROTable,
-}
-
 /// The header of a write that asks for no offload: the packet is complete as it is.
+// The coalescer writes the header the device expects.
+const _: () = assert!(tun_coalesce::VNET_HDR_LEN == tun_rs::VIRTIO_NET_HDR_LEN);
 const PLAIN_VNET_HDR: [u8; tun_rs::VIRTIO_NET_HDR_LEN] = [0; tun_rs::VIRTIO_NET_HDR_LEN];
 /// The largest raw read from an offload device: the header and a 64 KiB super-packet.
 const RAW_READ: usize = tun_rs::VIRTIO_NET_HDR_LEN + 65_535;
-/// The capacity of a write buffer: tun-rs coalesces segments into a buffer only while
-/// it has room for twice the header and the coalesced packet.
-const COALESCE_ROOM: usize = 2 * tun_rs::VIRTIO_NET_HDR_LEN + 65_535;
 /// A batched read reads again while this many buffers are left, enough for one more
 /// super-packet split at the smallest MTU we configure (1280: IPv6's minimum).
 const ROOM_FOR_ANOTHER_READ: usize = 65_535 / 1280 + 1;
@@ -221,35 +216,45 @@ impl Tun for TunDevice {
     }
 
     async fn send_batch(&self, bytes: &[u8], packets: &[Range<usize>]) -> Result<usize> {
-        let header = tun_rs::VIRTIO_NET_HDR_LEN;
         let mut taken = 0;
         let mut failure = None;
-        let mut tx = self.tx.lock().await;
-        let tx = &mut *tx;
-        for chunk in packets.chunks(tx.bufs.len().max(1)) {
-            let mut n = 0;
-            for range in chunk {
-                let (Some(packet), Some(buf)) = (bytes.get(range.clone()), tx.bufs.get_mut(n))
-                else {
+        if !self.capabilities.offload {
+            for range in packets {
+                let Some(packet) = bytes.get(range.clone()) else {
                     continue;
                 };
-                buf.clear();
-                buf.resize(header, 0);
-                buf.extend_from_slice(packet);
-                n += 1;
+                match self.dev.send(packet).await {
+                    Ok(_) => taken += 1,
+                    Err(e) => failure = Some(e),
+                }
             }
-            taken += n;
-            // Without offload tun-rs writes each buffer from `header` on, one by one.
-            if let Err(e) = self
-                .dev
-                .send_multiple(&mut tx.gro, &mut tx.bufs[..n], header)
-                .await
-            {
-                failure = Some(e);
+        } else {
+            let mut tx = self.tx.lock().await;
+            let tx = &mut *tx;
+            tx.coalesce(bytes, packets);
+            for (header, parts, count) in tx.writes() {
+                // One vectored write per (super-)packet: the header area, then the
+                // payloads where decryption left them.
+                let mut slices = [IoSlice::new(&[]); 1 + tun_coalesce::MAX_SEGMENTS];
+                let mut used = 1;
+                slices[0] = IoSlice::new(header);
+                for (slice, part) in slices[1..].iter_mut().zip(parts) {
+                    *slice = IoSlice::new(bytes.get(part.clone()).unwrap_or_default());
+                    used += 1;
+                }
+                match self.dev.send_vectored(&slices[..used]).await {
+                    Ok(_) => taken += count,
+                    Err(e) => failure = Some(e),
+                }
             }
         }
         match failure {
-            Some(e) => Err(self.error(e)),
+            // Packets went out before or after it: report those, the rest are dropped.
+            Some(e) if taken == 0 => Err(self.error(e)),
+            Some(e) => {
+                tracing::trace!(error = %e, device = %self.name, "a TUN write failed");
+                Ok(taken)
+            }
             None => Ok(taken),
         }
     }
@@ -286,15 +291,7 @@ impl TunDevice {
             capabilities,
             mtu: usize::from(mtu),
             rx: tokio::sync::Mutex::new(RxScratch::default()),
-            tx: tokio::sync::Mutex::new(TxScratch {
-                // tun-rs coalesces a TCP segment into the buffer of the flow's first only
-                // where that buffer has room for a whole super-packet (it never grows
-                // one), so each buffer gets that room once, here.
-                bufs: (0..crate::TUN_BATCH)
-                    .map(|_| Vec::with_capacity(COALESCE_ROOM))
-                    .collect(),
-                gro: tun_rs::GROTable::new(),
-            }),
+            tx: tokio::sync::Mutex::new(Coalescer::new(capabilities.udp_offload)),
         })
     }
 }
