@@ -494,19 +494,27 @@ fn pseudo_header_sum(addresses: &[u8], protocol: u8, transport_len: usize) -> u6
     sum(addresses, u64::from(protocol) + transport_len as u64)
 }
 
-/// Adds `bytes` as big-endian 16-bit words to `initial`, without folding (RFC 1071):
-/// four bytes at a time into a 64-bit accumulator, which cannot overflow for any
-/// packet, and which the compiler turns into vector additions.
+/// Adds `bytes` as big-endian 16-bit words to `initial`, without folding (RFC 1071).
+///
+/// Eight bytes at a time in the machine's byte order, each half into a 64-bit
+/// accumulator, which cannot overflow for any packet and which the compiler turns into
+/// vector additions; the byte order is put right once at the end, which one's
+/// complement addition allows (RFC 1071 section 2 (B)).
 fn sum(bytes: &[u8], initial: u64) -> u64 {
-    let mut words = bytes.chunks_exact(4);
-    let mut total = initial;
+    let mut words = bytes.chunks_exact(8);
+    let mut total = 0u64;
     for word in words.by_ref() {
-        total += u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let word = u64::from_ne_bytes(eight);
+        total += (word & 0xffff_ffff) + (word >> 32);
     }
     let rest = words.remainder();
-    let mut tail = [0u8; 4];
+    let mut tail = [0u8; 8];
     tail[..rest.len()].copy_from_slice(rest);
-    total + u64::from(u32::from_be_bytes(tail))
+    let word = u64::from_ne_bytes(tail);
+    total += (word & 0xffff_ffff) + (word >> 32);
+    initial + u64::from(u16::from_be(fold(total)))
 }
 
 /// Folds a sum to 16 bits with end-around carry.
