@@ -1,6 +1,6 @@
 //! The benchmark itself (Linux only, like the lab it runs in).
 
-use super::{cpu, iperf, report};
+use super::{cpu, iperf, losses, report};
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use clap::Parser;
 use lab::{Host, Lab, LabConfig, Scenario};
 
 use super::iperf::Amount;
-use super::report::{Row, Which};
+use super::report::{Losses, Row, Which};
 
 /// Throughput and client CPU of Corridor, strongSwan and a bare veth in the lab.
 #[derive(Debug, Parser)]
@@ -134,7 +134,12 @@ fn measure(lab: &Lab, args: &Args, which: Which, client: Option<u32>) -> Result<
     let lan = lab.lan_host_addr();
     let mut row = Row::new(which);
     for download in [false, true] {
+        let drops0 = losses::udp_receive_drops(lab)?;
         let full = iperf::run(lab, lan, download, Amount::Seconds(args.seconds))?;
+        let lost = Losses {
+            datagrams_dropped: losses::udp_receive_drops(lab)?.saturating_sub(drops0),
+            tcp_retransmits: full.retransmits,
+        };
         let fixed_amount = Amount::Bytes {
             bytes: args.fixed_mb * 1_000_000,
             mbit: args.rate,
@@ -148,7 +153,7 @@ fn measure(lab: &Lab, args: &Args, which: Which, client: Option<u32>) -> Result<
         let client_cpu = client0.zip(client1).map(|(a, b)| (b - a) / gb);
         let machine_cpu = (machine1 - machine0) / gb;
         eprintln!(
-            "  {}: {:.0} Mbit/s; at {} Mbit/s {:.0} MB: client {} CPU-s/GB, machine {:.2} CPU-s/GB",
+            "  {}: {:.0} Mbit/s ({lost}); at {} Mbit/s {:.0} MB: client {} CPU-s/GB, machine {:.2} CPU-s/GB",
             if download { "download" } else { "upload" },
             full.mbit_per_s,
             args.rate,
@@ -156,7 +161,7 @@ fn measure(lab: &Lab, args: &Args, which: Which, client: Option<u32>) -> Result<
             client_cpu.map_or("-".into(), |c| format!("{c:.3}")),
             machine_cpu
         );
-        row.set(download, full.mbit_per_s, client_cpu, machine_cpu);
+        row.set(download, full.mbit_per_s, lost, client_cpu, machine_cpu);
     }
     Ok(row)
 }

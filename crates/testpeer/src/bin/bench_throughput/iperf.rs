@@ -11,6 +11,8 @@ use serde_json::Value;
 pub(crate) struct Transfer {
     pub(crate) bytes: f64,
     pub(crate) mbit_per_s: f64,
+    /// TCP segments the sender sent again (its kernel's count, reported by iperf3).
+    pub(crate) retransmits: Option<u64>,
 }
 
 /// How long or how much.
@@ -65,5 +67,6 @@ pub(crate) fn run(lab: &Lab, server: IpAddr, download: bool, amount: Amount) -> 
     Ok(Transfer {
         bytes,
         mbit_per_s: bps / 1e6,
+        retransmits: report["end"]["sum_sent"]["retransmits"].as_u64(),
     })
 }

@@ -17,6 +17,8 @@ mod cpu;
 #[cfg(target_os = "linux")]
 mod iperf;
 #[cfg(target_os = "linux")]
+mod losses;
+#[cfg(target_os = "linux")]
 mod report;
 
 #[cfg(target_os = "linux")]

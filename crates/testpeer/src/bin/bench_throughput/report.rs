@@ -49,10 +49,35 @@ impl Which {
     }
 }
 
+/// What a full-speed run lost.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Losses {
+    /// UDP datagrams dropped at a full receive buffer, client and gateway together.
+    pub(crate) datagrams_dropped: u64,
+    /// TCP segments the iperf3 sender sent again, when iperf3 reports it.
+    pub(crate) tcp_retransmits: Option<u64>,
+}
+
+impl std::fmt::Display for Losses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} datagrams dropped at full sockets, ",
+            self.datagrams_dropped
+        )?;
+        match self.tcp_retransmits {
+            Some(n) => write!(f, "{n} TCP retransmissions"),
+            None => write!(f, "TCP retransmissions not reported"),
+        }
+    }
+}
+
 /// One direction's numbers.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Direction {
     pub(crate) mbit: f64,
+    /// What the full-speed run lost.
+    pub(crate) losses: Losses,
     /// Client process CPU seconds per GB (`None` for the bare veth: kernel only).
     pub(crate) client_cpu_per_gb: Option<f64>,
     /// Busy CPU seconds of the whole machine per GB.
@@ -85,9 +110,17 @@ impl Row {
         }
     }
 
-    pub(crate) fn set(&mut self, download: bool, mbit: f64, client: Option<f64>, machine: f64) {
+    pub(crate) fn set(
+        &mut self,
+        download: bool,
+        mbit: f64,
+        losses: Losses,
+        client: Option<f64>,
+        machine: f64,
+    ) {
         let d = Direction {
             mbit,
+            losses,
             client_cpu_per_gb: client,
             machine_cpu_per_gb: machine,
         };
@@ -142,6 +175,16 @@ pub(crate) fn render(rows: &[Row], summary: &str) -> String {
         s,
         "(cli/GB: CPU seconds per GB of the client process tree, user+system; all/GB: the whole machine's busy CPU seconds per GB)"
     );
+    let _ = writeln!(s, "\nLost at full speed:");
+    for r in rows.iter().filter(|r| r.error.is_none()) {
+        let _ = writeln!(
+            s,
+            "  {:<46} up: {}; down: {}",
+            r.which.title(),
+            r.up.losses,
+            r.down.losses
+        );
+    }
     let (a, b, c) = (
         find(rows, Which::CorridorStrongswan),
         find(rows, Which::StrongswanStrongswan),
@@ -187,6 +230,8 @@ pub(crate) fn render(rows: &[Row], summary: &str) -> String {
 fn dir_json(d: &Direction) -> Value {
     json!({
         "mbit_per_s": d.mbit,
+        "datagrams_dropped": d.losses.datagrams_dropped,
+        "tcp_retransmits": d.losses.tcp_retransmits,
         "client_cpu_s_per_gb": d.client_cpu_per_gb,
         "machine_cpu_s_per_gb": d.machine_cpu_per_gb,
     })
