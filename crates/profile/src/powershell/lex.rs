@@ -134,7 +134,8 @@ impl Lexer {
     }
 
     /// A double-quoted string; the opening quote is consumed. Escapes are resolved;
-    /// `$` stays for the parser to expand.
+    /// `$` stays for the parser to expand, and an escaped one is marked with
+    /// [`LITERAL_NEXT`] (so is that character itself when the script contains it).
     fn double(&mut self, line: usize, column: usize) -> Result<String, LexError> {
         let mut out = String::new();
         loop {
@@ -155,7 +156,8 @@ impl Lexer {
                     Some('t') => out.push('\t'),
                     Some('0') => out.push('\0'),
                     // An escaped `$` is a literal dollar sign: keep it out of expansion.
-                    Some('$') => out.push('\u{f8ff}'),
+                    Some('$') => out.extend([LITERAL_NEXT, '$']),
+                    Some(LITERAL_NEXT) => out.extend([LITERAL_NEXT, LITERAL_NEXT]),
                     Some(c) => out.push(c),
                 },
                 Some(c) if is_dquote(c) => {
@@ -166,6 +168,7 @@ impl Lexer {
                         return Ok(out);
                     }
                 }
+                Some(LITERAL_NEXT) => out.extend([LITERAL_NEXT, LITERAL_NEXT]),
                 Some(c) => out.push(c),
             }
         }
@@ -190,6 +193,7 @@ impl Lexer {
                     lines.push(current.trim_end_matches('\r').to_string());
                     current.clear();
                 }
+                Some(LITERAL_NEXT) if double => current.extend([LITERAL_NEXT, LITERAL_NEXT]),
                 Some(c) => {
                     current.push(if is_dquote(c) {
                         '"'
@@ -205,6 +209,27 @@ impl Lexer {
             }
         }
     }
+}
+
+/// In the text of a string that expands variables ([`Tok::Str`] with `true`), this
+/// character says that the next one is literal: a `$` that was escaped with a backtick
+/// (so not the start of a variable), or this character itself. It is a private-use
+/// character (Apple's logo on Apple systems), so a script may well contain it, and it
+/// is therefore escaped too, never taken for a marker.
+pub(crate) const LITERAL_NEXT: char = '\u{f8ff}';
+
+/// The text of an expandable string without expanding it: markers resolved (for a
+/// double-quoted string used as a hashtable key).
+pub(crate) fn without_markers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            LITERAL_NEXT => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Splits a script into tokens.

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::lex::{LexError, Tok, Token};
+use super::lex::{LITERAL_NEXT, LexError, Tok, Token, without_markers};
 
 /// Deeper nesting of groups, arrays and hashtables than any deployment script uses;
 /// refused so that hostile input cannot exhaust the stack.
@@ -577,19 +577,10 @@ impl Parser<'_> {
                     break;
                 }
                 Tok::Punct(';') => self.pos += 1,
-                Tok::Word(key) | Tok::Str(key, _) => {
-                    self.pos += 1;
-                    if self.peek() != Some(&Tok::Punct('=')) {
-                        return Err(error(
-                            format!("expected = after the hashtable key {key}"),
-                            Some(&token),
-                        ));
-                    }
-                    self.pos += 1;
-                    self.skip_newlines();
-                    let value = self.expression()?;
-                    pairs.push((key, value));
+                Tok::Word(key) | Tok::Str(key, false) => {
+                    pairs.push(self.hash_entry(key, &token)?);
                 }
+                Tok::Str(key, true) => pairs.push(self.hash_entry(without_markers(&key), &token)?),
                 other => {
                     return Err(error(
                         format!("unexpected {} in a hashtable", describe(&other)),
@@ -602,14 +593,33 @@ impl Parser<'_> {
         Ok(Value::Hash(pairs))
     }
 
+    /// `key = value` in a hashtable, from the key's token on.
+    fn hash_entry(&mut self, key: String, token: &Token) -> Result<(String, Value), LexError> {
+        self.pos += 1;
+        if self.peek() != Some(&Tok::Punct('=')) {
+            return Err(error(
+                format!("expected = after the hashtable key {key}"),
+                Some(token),
+            ));
+        }
+        self.pos += 1;
+        self.skip_newlines();
+        let value = self.expression()?;
+        Ok((key, value))
+    }
+
     /// Expands `$name` and `${name}` in a double-quoted string with the script's string
     /// variables.
     fn expand(&self, text: &str) -> Value {
         let mut out = String::new();
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {
+            if c == LITERAL_NEXT {
+                out.extend(chars.next());
+                continue;
+            }
             if c != '$' {
-                out.push(if c == '\u{f8ff}' { '$' } else { c });
+                out.push(c);
                 continue;
             }
             let mut name = String::new();
@@ -724,6 +734,31 @@ mod tests {
         assert_eq!(prefixes[2], Some(Value::Str("10.5.0.0/16".into())));
         // A list known only at run time: the body is read once, its value unknown.
         assert!(matches!(prefixes[3], Some(Value::Unknown(_))), "{cmds:?}");
+    }
+
+    #[test]
+    fn escaped_dollars_and_private_use_characters_stay_literal() {
+        // U+F8FF (Apple's logo) is a character like any other: neither it nor an
+        // escaped `$ before or after it turns into something else.
+        let cmds = parse(
+            "$v = 'x'\n$p = @{ \"K\u{f8ff}`$\" = \"\u{f8ff}`$v \u{f8ff}$v `\u{f8ff}\" }\n\
+             Add-VpnConnection -Name \"Corp \u{f8ff} `$v\" @p\n\
+             Set-Thing -Text @\"\n\u{f8ff}$v\n\"@",
+        );
+        let arg = |i: usize, name: &str| {
+            cmds[i]
+                .args
+                .iter()
+                .find(|a| a.name.as_deref() == Some(name))
+                .and_then(|a| a.value.clone())
+        };
+        assert_eq!(arg(0, "Name"), Some(Value::Str("Corp \u{f8ff} $v".into())));
+        assert_eq!(
+            arg(0, "K\u{f8ff}$"),
+            Some(Value::Str("\u{f8ff}$v \u{f8ff}x \u{f8ff}".into())),
+            "{cmds:?}"
+        );
+        assert_eq!(arg(1, "Text"), Some(Value::Str("\u{f8ff}x".into())));
     }
 
     #[test]
