@@ -59,9 +59,9 @@ struct RxScratch {
     count: usize,
 }
 
-/// The header of a write that asks for no offload: the packet is complete as it is.
 // The coalescer writes the header the device expects.
 const _: () = assert!(tun_coalesce::VNET_HDR_LEN == tun_rs::VIRTIO_NET_HDR_LEN);
+/// The header of a write that asks for no offload: the packet is complete as it is.
 const PLAIN_VNET_HDR: [u8; tun_rs::VIRTIO_NET_HDR_LEN] = [0; tun_rs::VIRTIO_NET_HDR_LEN];
 /// The largest raw read from an offload device: the header and a 64 KiB super-packet.
 const RAW_READ: usize = tun_rs::VIRTIO_NET_HDR_LEN + 65_535;
@@ -232,7 +232,7 @@ impl Tun for TunDevice {
             let mut tx = self.tx.lock().await;
             let tx = &mut *tx;
             tx.coalesce(bytes, packets);
-            for (header, parts, count) in tx.writes() {
+            for (header, parts) in tx.writes() {
                 // One vectored write per (super-)packet: the header area, then the
                 // payloads where decryption left them.
                 let mut slices = [IoSlice::new(&[]); 1 + tun_coalesce::MAX_SEGMENTS];
@@ -243,7 +243,8 @@ impl Tun for TunDevice {
                     used += 1;
                 }
                 match self.dev.send_vectored(&slices[..used]).await {
-                    Ok(_) => taken += count,
+                    // Each part is one of the batch's packets.
+                    Ok(_) => taken += parts.len(),
                     Err(e) => failure = Some(e),
                 }
             }

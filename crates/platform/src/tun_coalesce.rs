@@ -144,10 +144,10 @@ impl Coalescer {
     }
 
     /// The writes of the last batch, in order: the header area (the virtio-net header
-    /// and any rewritten IP and transport headers) to write before the parts, the
-    /// parts (ranges of the batch's bytes), and how many of the batch's packets the
-    /// write carries.
-    pub(crate) fn writes(&self) -> impl Iterator<Item = (&[u8], &[Range<usize>], usize)> {
+    /// and any rewritten IP and transport headers) to write before the parts, and the
+    /// parts (ranges of the batch's bytes), one per packet of the batch the write
+    /// carries.
+    pub(crate) fn writes(&self) -> impl Iterator<Item = (&[u8], &[Range<usize>])> {
         self.writes[..self.used]
             .iter()
             .zip(self.headers.chunks_exact(HEADER_SLOT))
@@ -155,7 +155,6 @@ impl Coalescer {
                 (
                     header.get(..write.header_len).unwrap_or_default(),
                     write.parts.as_slice(),
-                    write.parts.len(),
                 )
             })
     }
